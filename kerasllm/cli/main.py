@@ -1,0 +1,76 @@
+"""``kerasllm`` click group.
+
+Commands live in their own modules and are imported only when run, so
+``kerasllm --help`` answers without importing TensorFlow. Every
+``KerasLLMError`` becomes one ``Error: ...`` line and exit status 1.
+"""
+import importlib
+import sys
+
+import click
+
+from kerasllm.version import __version__
+
+# name -> (module, attribute, one-line help shown by `kerasllm --help`)
+COMMANDS = {
+    "models": ("kerasllm.cli.models_cmd", "models", "List presets with their parameter counts."),
+    "vocab": ("kerasllm.cli.vocab_cmd", "vocab", "Learn a WordPiece vocabulary from a corpus."),
+    "data": ("kerasllm.cli.data_cmd", "data", "Build pretraining TFRecords from a corpus."),
+    "pretrain": ("kerasllm.cli.train_cmds", "pretrain", "Pretrain a BERT (MLM, NSP, MLM+NSP, SOP)."),
+    "finetune": ("kerasllm.cli.train_cmds", "finetune", "Fine-tune a BERT text classifier."),
+    "train-lm": ("kerasllm.cli.train_cmds", "train_lm", "Train an LSTM language model."),
+    "evaluate": ("kerasllm.cli.use_cmds", "evaluate", "Evaluate a run on held-out data."),
+    "generate": ("kerasllm.cli.use_cmds", "generate", "Generate text with an LSTM LM run."),
+    "fill-mask": ("kerasllm.cli.use_cmds", "fill_mask", "Predict [MASK] tokens with an MLM run."),
+    "predict": ("kerasllm.cli.use_cmds", "predict", "Classify texts with a classifier run."),
+    "embed": ("kerasllm.cli.hf_cmds", "embed", "Sentence embeddings (and cosine similarity)."),
+    "export": ("kerasllm.cli.export_cmd", "export", "Export a run as a TF Serving SavedModel."),
+    "import-hf": ("kerasllm.cli.hf_cmds", "import_hf", "Import a Hugging Face BERT checkpoint."),
+    "export-hf": ("kerasllm.cli.hf_cmds", "export_hf", "Export a run as a Hugging Face checkpoint."),
+    "demo": ("kerasllm.cli.demo_cmd", "demo", "Run the end-to-end demo on the bundled BBC News data."),
+}
+
+
+class LazyGroup(click.Group):
+    """A click group that imports each command's module on first use."""
+
+    def list_commands(self, ctx):
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx, name):
+        if name not in COMMANDS:
+            return None
+        module_name, attr, _ = COMMANDS[name]
+        return getattr(importlib.import_module(module_name), attr)
+
+    def format_commands(self, ctx, formatter):
+        rows = [(name, COMMANDS[name][2]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+    def invoke(self, ctx):
+        from kerasllm.errors import KerasLLMError
+
+        try:
+            return super().invoke(ctx)
+        except KerasLLMError as err:
+            raise click.ClickException(str(err)) from None
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="kerasllm")
+def cli():
+    """kerasllm: BERT-style and LSTM language models for TensorFlow / Keras 3.
+
+    Train on your own text with model.fit, watch runs in TensorBoard, and
+    export SavedModels that stock TensorFlow Serving loads.
+    """
+
+
+def main(argv=None):
+    """Console-script entry point."""
+    return cli.main(args=argv, prog_name="kerasllm")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
