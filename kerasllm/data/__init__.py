@@ -1,4 +1,7 @@
 """Text pipeline: corpora, tokenizers, vocabularies and tf.data datasets for kerasllm models."""
 from kerasllm.data.corpus import CorpusStats, Document, iter_documents, read_documents, write_bert_corpus  # noqa: F401
+from kerasllm.data.packing import pack_inputs, trim_to_longest  # noqa: F401
 from kerasllm.data.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer, read_vocabulary  # noqa: F401
+from kerasllm.data.tokenizer_loading import load_tokenizer  # noqa: F401
 from kerasllm.data.vocab import build_vocabulary, learn_vocabulary, write_vocabulary  # noqa: F401
+from kerasllm.data.word_tokenizer import WordTokenizer, build_word_vocabulary, learn_word_vocabulary  # noqa: F401

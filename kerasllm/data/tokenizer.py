@@ -18,10 +18,10 @@ text (measured in tests/test_data_tokenizer_parity.py):
 import os
 import re
 
-import numpy as np
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from kerasllm.data.token_vocabulary import TokenVocabulary
 from kerasllm.errors import DataError, location
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
@@ -107,20 +107,7 @@ def split_words(text, lowercase=True, strip_accents=True, special_pattern=None):
     return words.with_flat_values(tf.where(too_long, "[UNK]", words.flat_values))
 
 
-def _python_or_tensor(outputs, inputs):
-    """Return Python values for Python inputs and tensors for tensor inputs."""
-    if isinstance(inputs, (tf.Tensor, tf.RaggedTensor)) or not tf.executing_eagerly():
-        return outputs
-    if isinstance(outputs, tf.RaggedTensor):
-        outputs = outputs.to_list()
-    else:
-        outputs = outputs.numpy()
-    if isinstance(outputs, bytes):
-        return outputs.decode("utf-8")
-    return [o.decode("utf-8") for o in outputs]
-
-
-class WordPieceTokenizer:
+class WordPieceTokenizer(TokenVocabulary):
     """BERT WordPiece tokenizer on tensorflow-text ops, id-for-id with HF ``BertWordPieceTokenizer``.
 
     Args:
@@ -141,39 +128,23 @@ class WordPieceTokenizer:
     def __init__(self, vocab_file, lowercase=True, strip_accents=True, keep_special_tokens=True):
         if isinstance(vocab_file, (list, tuple)):
             self.vocab_file = None
-            self.vocabulary = list(vocab_file)
-            missing = [t for t in SPECIAL_TOKENS if t not in self.vocabulary]
+            missing = [t for t in SPECIAL_TOKENS if t not in vocab_file]
             if missing:
                 raise DataError(f"Vocabulary lacks special token(s) {', '.join(missing)}.")
+            super().__init__(vocab_file)
         else:
             self.vocab_file = os.fspath(vocab_file)
-            self.vocabulary = read_vocabulary(self.vocab_file)
+            super().__init__(read_vocabulary(self.vocab_file))
         self.lowercase = bool(lowercase)
         self.strip_accents = bool(strip_accents)
         self.keep_special_tokens = bool(keep_special_tokens)
-        self._token_to_id = {token: i for i, token in enumerate(self.vocabulary)}
         self.pad_id, self.unk_id, self.cls_id, self.sep_id, self.mask_id = (
             self._token_to_id[t] for t in SPECIAL_TOKENS)
         self._special_pattern = "|".join(re.escape(t) for t in SPECIAL_TOKENS)
-        self._vocab_tensor = tf.constant(self.vocabulary)
         self._wordpiece = tf_text.FastWordpieceTokenizer(
             vocab=self.vocabulary, suffix_indicator="##", unknown_token="[UNK]",
             max_bytes_per_word=4 * MAX_CHARS_PER_WORD,  # the 100-character cap is applied in split_words
             token_out_type=tf.int32, no_pretokenization=True)
-
-    @property
-    def vocabulary_size(self):
-        return len(self.vocabulary)
-
-    def id_to_token(self, token_id):
-        if not 0 <= int(token_id) < len(self.vocabulary):
-            raise DataError(f"Token id {token_id} is outside the vocabulary [0, {len(self.vocabulary) - 1}].")
-        return self.vocabulary[int(token_id)]
-
-    def token_to_id(self, token):
-        if token not in self._token_to_id:
-            raise DataError(f"Token '{token}' is not in the vocabulary.")
-        return self._token_to_id[token]
 
     def tokenize(self, text):
         """Strings -> token ids.
@@ -196,28 +167,6 @@ class WordPieceTokenizer:
     def detokenize(self, ids):
         """Ids -> text: tokens joined by spaces, "##" pieces glued to the previous one, [PAD] dropped.
 
-        Python ids (a list or array) give str / list[str]; tensors give a string tensor.
+        Python / numpy ids give str (1-D) or list[str] (2-D); tensors give a string tensor.
         """
-        tensor = ids if isinstance(ids, (tf.Tensor, tf.RaggedTensor)) else (
-            tf.ragged.constant(ids, dtype=tf.int32) if isinstance(ids, list) and ids
-            and isinstance(ids[0], (list, np.ndarray)) else tf.convert_to_tensor(ids, dtype=tf.int32))
-        tensor = tf.cast(tensor, tf.int32)
-        if isinstance(tensor, tf.RaggedTensor):
-            tensor = tf.ragged.boolean_mask(tensor, tensor != self.pad_id)
-        elif tensor.shape.rank == 1:
-            tensor = tf.boolean_mask(tensor, tensor != self.pad_id)
-        else:
-            tensor = tf.ragged.boolean_mask(tensor, tensor != self.pad_id)
-        tokens = tf.gather(self._vocab_tensor, tensor)
-        text = tf.strings.reduce_join(tokens, axis=-1, separator=" ")
-        text = tf.strings.regex_replace(text, " ##", "")
-        return _python_or_tensor(text, ids)
-
-    def __call__(self, text):
-        return self.tokenize(text)
-
-    def save_vocabulary(self, path):
-        """Write the vocabulary as vocab.txt (one token per line), atomically."""
-        from kerasllm.data.vocab import write_vocabulary
-
-        return write_vocabulary(self.vocabulary, path)
+        return self._join(ids, drop_id=self.pad_id, glue="##")
