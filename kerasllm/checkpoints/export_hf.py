@@ -1,0 +1,62 @@
+"""Export a BERT RUN_DIR as a Hugging Face checkpoint that transformers loads.
+
+Writes ``config.json``, ``model.safetensors``, ``vocab.txt`` and
+``tokenizer_config.json``. The transformers class follows the run's task
+(``TASK_TO_ARCHITECTURE``); a sentence-order (sop) run has no transformers
+head and is exported as its encoder (``BertModel``).
+"""
+import json
+from pathlib import Path
+
+from kerasllm.checkpoints.hf_config import TASK_TO_ARCHITECTURE, hf_config_from_bert
+from kerasllm.checkpoints.hf_tokenizer import write_tokenizer_files
+from kerasllm.checkpoints.hf_weights import write_hf_weights
+from kerasllm.checkpoints.weight_map import weight_entries
+from kerasllm.errors import KerasLLMError
+
+ENCODER_PREFIXES = ("embeddings.", "encoder.", "pooler.")
+
+
+def hf_tensors(model, task, architecture):
+    """``{transformers state-dict name: np.ndarray}`` for a task model."""
+    tensors = {}
+    for entry in weight_entries(model, task):
+        name = entry.hf_name
+        if architecture == "BertForMaskedLM" and name.startswith("pooler."):
+            continue  # BertForMaskedLM has no pooler; transformers would flag it unexpected
+        if architecture != "BertModel" and name.startswith(ENCODER_PREFIXES):
+            name = "bert." + name
+        tensors[name] = entry.read()
+    return tensors
+
+
+def export_checkpoint(run_dir, output_dir):
+    """Write ``output_dir`` from ``run_dir``; returns the transformers class name."""
+    from kerasllm.runs import VOCAB_FILE, load_run
+
+    run = load_run(run_dir)
+    config = run.config
+    if config.get("family") != "bert":
+        raise KerasLLMError(f"{run_dir}: export-hf needs a BERT run, received family "
+                            f"{config.get('family')!r}; LSTM runs have no transformers "
+                            f"equivalent (use `kerasllm export` for TF Serving).")
+    task = config["task"]
+    model = run.model
+    if task == "sop":
+        task, model = "encoder", model.encoder
+    if task not in TASK_TO_ARCHITECTURE:
+        raise KerasLLMError(f"{run_dir}: task {task!r} cannot be exported; supported: "
+                            f"{', '.join(TASK_TO_ARCHITECTURE)}.")
+    architecture = TASK_TO_ARCHITECTURE[task]
+    labels = run.labels if task == "classify" else None
+    tensors = hf_tensors(model, task, architecture)
+
+    out = Path(output_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    hf_config = hf_config_from_bert(config["model"], architecture, labels)
+    (out / "config.json").write_text(json.dumps(hf_config, indent=2) + "\n", encoding="utf-8")
+    write_hf_weights(tensors, out, architecture)
+    tokens = (Path(run_dir) / VOCAB_FILE).read_text(encoding="utf-8").splitlines()
+    write_tokenizer_files(out, tokens, config.get("tokenizer") or {},
+                          max_length=config["model"]["max_sequence_length"])
+    return architecture
