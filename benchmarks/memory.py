@@ -1,0 +1,102 @@
+"""Benchmark 7 — peak resident memory of BERT pretraining (MLM+NSP) at batch 32, seq 128.
+
+Each run is a fresh Python process (so nothing else this harness allocated is
+counted) that builds the model, trains ``steps`` steps with ``model.fit`` on
+the benchmark's synthetic batches and reports ``ru_maxrss`` — the peak RSS of
+the whole process, TensorFlow runtime included. keras-hub's MLM-only model is
+run the same way for reference.
+
+    python benchmarks/memory.py --size bert_base --batch 32 --library kerasllm
+"""
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+
+import common  # noqa: F401
+from common import Stat, log
+
+LIBRARIES = ("kerasllm", "keras-hub")
+
+
+def child(args):
+    import psutil
+    from bert_models import (bert_config, build_kerashub_mlm, build_kerasllm_pretrainer,
+                             pretraining_dataset, synthetic_pretraining_arrays)
+    import keras  # noqa: F401  (runtime loaded before the baseline is read)
+    import keras_hub  # noqa: F401
+    config = bert_config(args.size, **json.loads(args.overrides))
+    arrays = synthetic_pretraining_arrays(config, args.batch, args.seq, args.masked, num_batches=1)
+    dataset = pretraining_dataset(arrays, with_nsp=args.library == "kerasllm")
+    process = psutil.Process()
+    before_build = process.memory_info().rss
+    build = build_kerasllm_pretrainer if args.library == "kerasllm" else build_kerashub_mlm
+    model = build(config, False)
+    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"peak_rss_mib": peak_kib / 1024,
+                      "rss_before_model_mib": before_build / 2**20,
+                      "parameters": int(model.count_params())}))
+
+
+def run_child(library, size, settings):
+    command = [sys.executable, os.path.abspath(__file__), "--child", "--library", library,
+               "--size", size, "--batch", str(settings.memory_batch),
+               "--seq", str(settings.seq_length), "--masked", str(settings.num_masked),
+               "--steps", str(settings.memory_steps),
+               "--overrides", json.dumps(settings.bert_overrides)]
+    done = subprocess.run(command, capture_output=True, text=True, cwd=common.REPO_DIR)
+    lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
+    if done.returncode != 0 or not lines:
+        tail = (done.stderr.strip().splitlines() or ["no output"])[-1]
+        raise RuntimeError(f"memory run for {library} exited {done.returncode}: {tail}")
+    return json.loads(lines[-1])
+
+
+def run(settings, context):
+    size = settings.memory_size
+    rows, notes = [], []
+    for library in LIBRARIES:
+        runs = []
+        try:
+            for i in range(settings.memory_runs):
+                log(f"memory {size} {library}: run {i + 1}/{settings.memory_runs}")
+                runs.append(run_child(library, size, settings))
+        except RuntimeError as exc:
+            notes.append(f"{library} not measured: {exc}")
+            continue
+        model = "BertPretrainer (MLM+NSP)" if library == "kerasllm" else "BertMaskedLM (MLM)"
+        rows.append({"model": size, "implementation": f"{library} {model}",
+                     "batch × seq": f"{settings.memory_batch} × {settings.seq_length}",
+                     "parameters": runs[0]["parameters"],
+                     "peak RSS MiB": Stat.of([r["peak_rss_mib"] for r in runs]).to_json(),
+                     "RSS before model MiB": Stat.of([r["rss_before_model_mib"] for r in runs]).to_json()})
+    notes.append(f"Peak RSS (ru_maxrss) of a fresh process that builds the model and trains "
+                 f"{settings.memory_steps} step(s) (AdamW, XLA off); includes the TensorFlow "
+                 "runtime ('RSS before model': the process with TensorFlow, Keras and the data loaded).")
+    return {"memory": {
+        "title": "7. Peak memory of BERT pretraining",
+        "columns": ["model", "implementation", "batch × seq", "parameters", "peak RSS MiB",
+                    "RSS before model MiB"],
+        "rows": rows, "notes": notes,
+        "plot": {"x": "model", "group_by": "implementation", "series": ["peak RSS MiB"],
+                 "ylabel": "MiB"}}}
+
+
+def main():
+    parser = argparse.ArgumentParser(description="One memory measurement (run by run.py).")
+    parser.add_argument("--child", action="store_true")
+    parser.add_argument("--library", choices=LIBRARIES, default="kerasllm")
+    parser.add_argument("--size", default="bert_base")
+    parser.add_argument("--batch", type=int, default=32)
+    parser.add_argument("--seq", type=int, default=128)
+    parser.add_argument("--masked", type=int, default=20)
+    parser.add_argument("--steps", type=int, default=2)
+    parser.add_argument("--overrides", default="{}", help="JSON dict of BertConfig overrides")
+    child(parser.parse_args())
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,133 @@
+"""Results files: ``results/<machine>.json`` (all numbers) and ``<machine>.md`` (tables).
+
+A benchmark returns a *section*::
+
+    {"title": str, "columns": [str, ...], "rows": [{column: value}], "notes": [str],
+     "targets": [{"name", "value", "target", "met"}], "plot": {...} (see plots.py)}
+
+Cell values are numbers, strings, or a Stat as JSON ({"median", "min", "max", "n"}),
+shown as ``median (min–max)``. Sections from earlier runs on the same machine
+are kept, so ``--only NAME`` refreshes one benchmark without losing the others.
+"""
+import json
+import os
+
+
+def is_stat(value):
+    return isinstance(value, dict) and {"median", "min", "max"} <= set(value)
+
+
+def fmt_number(x):
+    if isinstance(x, bool):
+        return "yes" if x else "no"
+    if isinstance(x, int):
+        return f"{x:,}"
+    if not isinstance(x, float):
+        return str(x)
+    magnitude = abs(x)
+    if magnitude >= 1000:
+        return f"{x:,.0f}"
+    if magnitude >= 100:
+        return f"{x:.0f}"
+    if magnitude >= 10:
+        return f"{x:.1f}"
+    if magnitude >= 0.1 or magnitude == 0:
+        return f"{x:.2f}"
+    return f"{x:.3g}"
+
+
+def fmt_cell(value):
+    if value is None:
+        return "–"
+    if is_stat(value):
+        return f"{fmt_number(value['median'])} ({fmt_number(value['min'])}–{fmt_number(value['max'])})"
+    return fmt_number(value)
+
+
+def markdown_table(columns, rows):
+    lines = ["| " + " | ".join(columns) + " |", "|" + "---|" * len(columns)]
+    for row in rows:
+        lines.append("| " + " | ".join(fmt_cell(row.get(c)) for c in columns) + " |")
+    return "\n".join(lines)
+
+
+def load_results(path):
+    if not os.path.exists(path):
+        return None
+    with open(path) as f:
+        return json.load(f)
+
+
+def merge_results(previous, current):
+    """``current`` wins; benchmarks only ``previous`` has are kept (and say when they ran)."""
+    if not previous:
+        return current
+    merged = dict(current)
+    sections = dict(previous.get("benchmarks", {}))
+    sections.update(current.get("benchmarks", {}))
+    merged["benchmarks"] = sections
+    return merged
+
+
+def write_json(path, results):
+    tmp = path + ".tmp"
+    with open(tmp, "w") as f:
+        json.dump(results, f, indent=2, sort_keys=False, default=_jsonable)
+        f.write("\n")
+    os.replace(tmp, path)  # a crash never leaves a half-written results file
+
+
+def _jsonable(value):
+    if hasattr(value, "to_json"):
+        return value.to_json()
+    if hasattr(value, "item"):  # numpy scalars
+        return value.item()
+    raise TypeError(f"cannot write {type(value).__name__} to the results JSON")
+
+
+def _machine_lines(machine):
+    gpu = ", ".join(machine.get("gpus") or []) or "none"
+    load = machine.get("load_average_at_start")
+    load_text = ", ".join(f"{x:.2f}" for x in load) if load else "n/a"
+    return [
+        f"- CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores); GPU: {gpu}",
+        f"- TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, "
+        f"keras-hub {machine['keras_hub']}, Python {machine['python']}",
+        f"- load average at start (1/5/15 min): {load_text}",
+    ]
+
+
+def render_markdown(results, plot_files=None):
+    plot_files = plot_files or {}
+    machine = results["machine"]
+    lines = [f"# kerasllm benchmarks — {machine['label']}", ""]
+    lines += _machine_lines(machine)
+    lines += [f"- mode: {results['mode']}; run {results['started']} → {results['finished']} UTC",
+              f"- reproduce: `{results['command']}`", "",
+              "Figures are `median (min–max)` over repeated runs.", ""]
+    for name, section in results["benchmarks"].items():
+        lines += [f"## {section.get('title', name)}", ""]
+        if section.get("error"):
+            lines += [f"**Not measured:** {section['error']}", ""]
+            continue
+        lines += [markdown_table(section["columns"], section["rows"]), ""]
+        for target in section.get("targets", []):
+            mark = "met" if target["met"] else "**not met**"
+            lines.append(f"- target {target['name']}: {fmt_cell(target['value'])} "
+                         f"(target {target['target']}) — {mark}")
+        for note in section.get("notes", []):
+            lines.append(f"- {note}")
+        if name in plot_files:
+            lines += ["", f"![{name}]({plot_files[name]})"]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def write_markdown(path, results, plot_files=None):
+    with open(path, "w") as f:
+        f.write(render_markdown(results, plot_files))
+
+
+def target(name, value, target_text, met):
+    """One checked target line for a section."""
+    return {"name": name, "value": value, "target": target_text, "met": bool(met)}

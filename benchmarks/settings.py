@@ -1,0 +1,86 @@
+"""How big and how long each benchmark runs, per mode.
+
+- ``full``  (default): the figures the README reports; ≤ ~30 min on 2 CPU cores.
+- ``quick`` (--quick): the same benchmarks on the small sizes, a few minutes.
+- ``tiny``  (--tiny):  seconds; shrunken configs for the smoke test only — its
+  numbers say nothing about speed.
+"""
+import dataclasses
+from typing import Dict, Optional, Tuple
+
+
+@dataclasses.dataclass
+class Settings:
+    mode: str
+    # 1 / 3: pretraining throughput and MFU
+    bert_sizes: Tuple[str, ...] = ("bert_tiny", "bert_mini", "bert_small", "bert_base")
+    batch_sizes: Dict[str, int] = dataclasses.field(default_factory=lambda: {"bert_base": 8})
+    default_batch: int = 32
+    bert_overrides: Dict[str, object] = dataclasses.field(default_factory=dict)
+    seq_length: int = 128
+    num_masked: int = 20
+    jit_options: Tuple[bool, ...] = (False, True)
+    warmup: int = 2
+    probe_steps: int = 2
+    repeats: int = 3
+    steps: int = 5
+    mfu_sizes: Tuple[str, ...] = ("bert_mini", "bert_base")
+    mfu_target_size: str = "bert_base"
+    matmul_sizes: Tuple[int, ...] = (1024, 2048, 4096)
+    matmul_repeats: int = 5
+    # 2: fine-tuning on BBC News titles
+    finetune_size: str = "bert_tiny"
+    finetune_batch: int = 32
+    finetune_steps: int = 40        # timed steps per repeat
+    finetune_repeats: int = 3
+    finetune_examples: Optional[int] = None   # None = all training titles
+    finetune_vocab_size: int = 8000
+    # 4: input pipeline vs the trainer (bert_mini, as the text-pipeline issue asks)
+    pipeline_trainer_size: str = "bert_mini"
+    pipeline_batches: int = 200
+    # 5: LSTM LM
+    lstm_presets: Tuple[str, ...] = ("lstm_small", "lstm_medium")
+    lstm_overrides: Dict[str, object] = dataclasses.field(default_factory=dict)
+    lstm_steps: int = 20
+    # 6: serving latency
+    serving_calls: int = 200
+    # 7: memory (one subprocess per run)
+    memory_size: str = "bert_base"
+    memory_batch: int = 32
+    memory_steps: int = 1         # the first step already allocates gradients + AdamW slots
+    memory_runs: int = 2
+
+    def batch_for(self, size):
+        return self.batch_sizes.get(size, self.default_batch)
+
+
+def full():
+    return Settings(mode="full")
+
+
+def quick():
+    return Settings(
+        mode="quick", bert_sizes=("bert_tiny", "bert_mini"), repeats=3, steps=3,
+        mfu_sizes=("bert_mini",), mfu_target_size="bert_base", matmul_repeats=3,
+        finetune_steps=10, finetune_repeats=2, finetune_examples=640,
+        finetune_vocab_size=4000, pipeline_batches=50, lstm_presets=("lstm_small",),
+        lstm_steps=10, serving_calls=50, memory_size="bert_mini", memory_runs=1,
+    )
+
+
+def tiny():
+    return Settings(
+        mode="tiny", bert_sizes=("bert_tiny",), default_batch=4,
+        bert_overrides={"vocabulary_size": 512, "max_sequence_length": 64},
+        seq_length=32, num_masked=5, jit_options=(False,), warmup=1, probe_steps=1,
+        repeats=2, steps=2, mfu_sizes=("bert_tiny",), mfu_target_size="bert_tiny",
+        matmul_sizes=(128, 256), matmul_repeats=2,
+        finetune_batch=8, finetune_steps=3, finetune_repeats=2, finetune_examples=64,
+        finetune_vocab_size=400, pipeline_batches=5, lstm_presets=("lstm_small",),
+        lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
+        lstm_steps=3, serving_calls=10, memory_size="bert_tiny", memory_batch=4,
+        memory_steps=1, memory_runs=1,
+    )
+
+
+MODES = {"full": full, "quick": quick, "tiny": tiny}
