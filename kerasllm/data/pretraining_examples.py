@@ -1,0 +1,140 @@
+"""BERT pretraining examples: options, packing of planned pairs, model format.
+
+The pipeline, shared by the TFRecord writer (``tfrecords.py``, static masks)
+and the streaming dataset (``streaming.py``, a new mask every pass):
+
+    TokenizedCorpus --plan_epoch--> PairPlan --pack_pairs--> rows (N, T)
+        --masking.mask_batch--> masked rows --to_task_format--> (x, y, sample_weight)
+"""
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import tensorflow as tf
+
+from kerasllm.data.pair_planning import TASKS, PairPlan, plan_pairs
+from kerasllm.errors import DataError
+
+MODEL_TASKS = ("mlm+nsp", "mlm", "nsp", "sop", "mlm+sop")
+
+
+@dataclass
+class PretrainingConfig:
+    """Options of ``create_pretraining_data`` (same names and defaults as BERT's flags).
+
+    Args:
+        max_seq_length: length of every ``[CLS] A [SEP] B [SEP]`` row.
+        max_predictions: at most this many masked tokens per row.
+        masked_lm_prob: fraction of a row's tokens to mask.
+        short_seq_prob: probability of a shorter target length.
+        dupe_factor: passes over the corpus, each with different pairs and masks.
+        task: ``"nsp"`` (label 1 = B is random) or ``"sop"`` (label 1 = swapped).
+        whole_word_masking: mask all ``##`` pieces of a word together.
+        seed: same seed => identical examples.
+    """
+
+    max_seq_length: int = 128
+    max_predictions: int = 20
+    masked_lm_prob: float = 0.15
+    short_seq_prob: float = 0.1
+    dupe_factor: int = 5
+    task: str = "nsp"
+    whole_word_masking: bool = False
+    seed: int = 12345
+
+    def validate(self, source="pretraining options"):
+        """Raise ``DataError`` naming the first bad option; returns self."""
+        checks = [
+            ("max_seq_length", self.max_seq_length >= 5, "an integer >= 5"),
+            ("max_predictions", 1 <= self.max_predictions <= self.max_seq_length, "between 1 and max_seq_length"),
+            ("masked_lm_prob", 0.0 < self.masked_lm_prob < 1.0, "a probability in (0, 1)"),
+            ("short_seq_prob", 0.0 <= self.short_seq_prob <= 1.0, "a probability in [0, 1]"),
+            ("dupe_factor", self.dupe_factor >= 1, "an integer >= 1"),
+            ("task", self.task in TASKS, f"one of {', '.join(TASKS)}"),
+        ]
+        for key, ok, expected in checks:
+            if not ok:
+                raise DataError(f"{source}: key '{key}' must be {expected}; received {getattr(self, key)!r}.")
+        return self
+
+    def to_dict(self):
+        return asdict(self)
+
+
+def plan_epoch(corpus, config, rng):
+    """One pass of pairs over the corpus, shuffled; a ``PairPlan``."""
+    plan = plan_pairs(corpus, config.max_seq_length, config.short_seq_prob, config.task, rng)
+    return plan.take(rng.permutation(len(plan)))
+
+
+def plan_dupes(corpus, config):
+    """``dupe_factor`` passes with a ``seed``-ed RNG, shuffled together (as BERT does)."""
+    rng = np.random.default_rng(config.seed)
+    plans = [plan_pairs(corpus, config.max_seq_length, config.short_seq_prob, config.task, rng)
+             for _ in range(config.dupe_factor)]
+    plan = PairPlan.concatenate(plans)
+    return plan.take(rng.permutation(len(plan)))
+
+
+def pack_pairs(corpus, plan, max_seq_length, vocab):
+    """Rows ``[CLS] A [SEP] B [SEP] [PAD]...`` for every pair of ``plan``.
+
+    Returns dict of numpy arrays: ``token_ids``, ``segment_ids``,
+    ``padding_mask`` (N, T) int32 and ``labels`` (N,) int32.
+    """
+    pos = np.arange(max_seq_length)[None, :]  # (1, T)
+    a_len, b_len = plan.a_length[:, None], plan.b_length[:, None]  # (N, 1)
+    in_a = (pos >= 1) & (pos <= a_len)
+    in_b = (pos >= a_len + 2) & (pos < a_len + 2 + b_len)
+    source = np.where(in_a, plan.a_start[:, None] + pos - 1, plan.b_start[:, None] + pos - a_len - 2)
+    source = np.where(in_a | in_b, source, 0)  # (N, T) index into corpus.ids
+    tokens = np.where(in_a | in_b, corpus.ids[source], vocab.pad_id).astype(np.int32)
+    real = pos < a_len + b_len + 3
+    tokens[:, 0] = vocab.cls_id
+    tokens[(pos == a_len + 1) | (pos == a_len + b_len + 2)] = vocab.sep_id
+    return {
+        "token_ids": tokens,
+        "segment_ids": ((pos >= a_len + 2) & real).astype(np.int32),
+        "padding_mask": np.broadcast_to(real, tokens.shape).astype(np.int32),
+        "labels": plan.labels.astype(np.int32),
+    }
+
+
+def to_task_format(batch, task):
+    """Batch dict -> ``(x, y, sample_weight)`` as ``model.fit`` takes it (CONTRACTS.md).
+
+    ``batch`` has ``token_ids``, ``segment_ids``, ``padding_mask``, ``labels``
+    and, for MLM tasks, ``mask_positions``, ``mask_ids``, ``mask_weights``.
+    For ``"nsp"``/``"sop"`` pass unmasked token ids (see ``unmask``).
+    """
+    check_task(task)
+    x = {
+        "token_ids": tf.cast(batch["token_ids"], tf.int32),
+        "segment_ids": tf.cast(batch["segment_ids"], tf.int32),
+        "padding_mask": tf.cast(batch["padding_mask"], tf.int32),
+    }
+    labels = tf.reshape(tf.cast(batch["labels"], tf.int32), [-1])  # (B,)
+    if task in ("nsp", "sop"):
+        return x, labels
+    x["mask_positions"] = tf.cast(batch["mask_positions"], tf.int32)
+    mask_ids = tf.cast(batch["mask_ids"], tf.int32)
+    mask_weights = tf.cast(batch["mask_weights"], tf.float32)
+    if task == "mlm":
+        return x, mask_ids, mask_weights
+    y = {"mlm": mask_ids, "nsp": labels}
+    return x, y, {"mlm": mask_weights, "nsp": tf.ones_like(labels, tf.float32)}
+
+
+def check_task(task):
+    if task not in MODEL_TASKS:
+        raise DataError(f"Unknown pretraining task {task!r}; use one of {', '.join(MODEL_TASKS)}.")
+
+
+def unmask(batch):
+    """Put the original ids back at the masked positions (for NSP/SOP-only training)."""
+    token_ids = tf.cast(batch["token_ids"], tf.int32)
+    positions = tf.cast(batch["mask_positions"], tf.int32)  # (B, P)
+    real = batch["mask_weights"] > 0
+    rows = tf.broadcast_to(tf.range(tf.shape(positions)[0])[:, None], tf.shape(positions))
+    # Padded slots point at position 0; write back what is already there.
+    updates = tf.where(real, tf.cast(batch["mask_ids"], tf.int32), token_ids[:, :1])
+    return dict(batch, token_ids=tf.tensor_scatter_nd_update(token_ids, tf.stack([rows, positions], -1), updates))
