@@ -8,6 +8,8 @@ the end of the longer segment until the pair fits; B loses the tie). The
 tests/test_data_packing.py checks the equivalence against a plain-Python
 ``truncate_seq_pair``.
 """
+import functools
+
 import keras_hub
 import tensorflow as tf
 
@@ -20,6 +22,13 @@ def _ragged_batch(ids):
     if not isinstance(ids, tf.RaggedTensor):
         ids = tf.RaggedTensor.from_tensor(ids[tf.newaxis] if ids.shape.rank == 1 else ids)
     return ids
+
+
+@functools.lru_cache(maxsize=16)
+def _packer(seq_length, cls_id, sep_id, pad_id):
+    return keras_hub.layers.MultiSegmentPacker(
+        sequence_length=seq_length, start_value=cls_id, end_value=sep_id,
+        pad_value=pad_id, truncate="round_robin")
 
 
 def pack_inputs(tokenizer, a_ids, b_ids=None, seq_length=128):
@@ -39,9 +48,7 @@ def pack_inputs(tokenizer, a_ids, b_ids=None, seq_length=128):
     if int(seq_length) <= specials:
         raise DataError(f"seq_length {seq_length} leaves no room for text after {specials} special "
                         "tokens; use a larger --seq-length (BERT uses 128 or 512).")
-    packer = keras_hub.layers.MultiSegmentPacker(
-        sequence_length=int(seq_length), start_value=tokenizer.cls_id, end_value=tokenizer.sep_id,
-        pad_value=tokenizer.pad_id, truncate="round_robin")
+    packer = _packer(int(seq_length), tokenizer.cls_id, tokenizer.sep_id, tokenizer.pad_id)
     segments = (_ragged_batch(a_ids),) if b_ids is None else (_ragged_batch(a_ids), _ragged_batch(b_ids))
     token_ids, segment_ids = packer(segments)  # (B, T) each
     lengths = sum(s.row_lengths() for s in segments) + specials  # (B,) before truncation

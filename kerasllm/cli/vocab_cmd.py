@@ -1,0 +1,36 @@
+"""``kerasllm vocab``: learn a BERT WordPiece vocab.txt from a corpus."""
+import click
+
+SAMPLE_LINES = 2000  # lines tokenized to report the [UNK] rate
+
+
+@click.command("vocab")
+@click.option("--corpus", "corpus", multiple=True, required=True,
+              help="Corpus file, glob or directory (.txt / .gz in BERT layout, or .jsonl); repeatable.")
+@click.option("--size", default=8000, show_default=True, type=click.IntRange(min=6),
+              help="Vocabulary size including [PAD] [UNK] [CLS] [SEP] [MASK] (BERT uses 30522).")
+@click.option("--output", "-o", required=True, type=click.Path(dir_okay=False),
+              help="vocab.txt to write (one token per line, written atomically).")
+@click.option("--cased", is_flag=True, help="Keep case and accents (cased BERT) instead of lowercasing.")
+@click.option("--text-field", default="text", show_default=True, help="JSONL field that holds the text.")
+def vocab(corpus, size, output, cased, text_field):
+    """Learn a WordPiece vocabulary: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then pieces."""
+    from kerasllm.data.corpus import CorpusStats, iter_documents
+    from kerasllm.data.tokenizer import WordPieceTokenizer
+    from kerasllm.data.vocab import learn_vocabulary, write_vocabulary
+
+    stats = CorpusStats()
+    lines = [line for doc in iter_documents(list(corpus), stats, text_field) for line in doc.lines]
+    tokens = learn_vocabulary(lines, size, lowercase=not cased, strip_accents=not cased)
+    write_vocabulary(tokens, output)
+    tokenizer = WordPieceTokenizer(tokens, lowercase=not cased, strip_accents=not cased)
+    ids = tokenizer.tokenize(lines[:SAMPLE_LINES]).flat_values.numpy()
+    unk_rate = float((ids == tokenizer.unk_id).mean()) if ids.size else 0.0
+    pieces = sum(token.startswith("##") for token in tokens)
+    click.echo(f"Corpus: {stats.summary()}")
+    for warning in stats.warnings():
+        click.echo(f"Warning: {warning}")
+    note = "" if len(tokens) == size else f" (asked for {size}; the corpus has too few distinct pieces)"
+    click.echo(f"Vocabulary: {len(tokens)} tokens{note}, {pieces} '##' continuation pieces, "
+               f"{'cased' if cased else 'uncased'}; [UNK] rate {unk_rate:.2%} on "
+               f"{min(len(lines), SAMPLE_LINES)} lines -> {output}")
