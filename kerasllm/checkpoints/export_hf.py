@@ -32,14 +32,14 @@ def hf_tensors(model, task, architecture):
 
 def export_checkpoint(run_dir, output_dir):
     """Write ``output_dir`` from ``run_dir``; returns the transformers class name."""
-    from kerasllm.runs import VOCAB_FILE, load_run
+    from kerasllm.runs import VOCAB_FILE, load_run, read_config
 
-    run = load_run(run_dir)
-    config = run.config
+    config = read_config(run_dir)
     if config.get("family") != "bert":
         raise KerasLLMError(f"{run_dir}: export-hf needs a BERT run, received family "
                             f"{config.get('family')!r}; LSTM runs have no transformers "
                             f"equivalent (use `kerasllm export` for TF Serving).")
+    run = load_run(run_dir)
     task = config["task"]
     model = run.model
     if task == "sop":

@@ -91,12 +91,6 @@ def _mlm_entries(head):
     return entries
 
 
-def classifier_dense(model):
-    """The ``Dense`` that maps pooled output to class logits in a ``BertClassifier``."""
-    head = getattr(model, "classification_head", None) or getattr(model, "head")
-    return head.dense
-
-
 def weight_entries(model, task):
     """All entries of a task model (``encoder`` task: the ``BertEncoder`` itself)."""
     if task == "encoder":
@@ -107,5 +101,5 @@ def weight_entries(model, task):
     if task in ("nsp", "mlm+nsp"):
         entries += _dense("cls.seq_relationship", model.nsp_head.dense)
     if task == "classify":
-        entries += _dense("classifier", classifier_dense(model))
+        entries += _dense("classifier", model.classification_head.dense)
     return entries
