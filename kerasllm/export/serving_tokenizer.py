@@ -1,37 +1,36 @@
 """BERT WordPiece tokenizer written with core TensorFlow ops only, for TF Serving.
 
-Why not keras-hub / tf-text here: stock TensorFlow Serving does not register the
+Why not the training tokenizer: stock TensorFlow Serving does not register the
 tf-text kernels (``Op type not registered 'TFText>...'``, TF Serving issue 2267),
 so a SavedModel that tokenizes in-graph must use ``tf.strings``, ``tf.lookup``
-and control flow only. This module replays the training tokenizer
-(``keras_hub.tokenizers.WordPieceTokenizer``: tf-text ``FastWordpieceTokenizer``
-behind BERT pre-tokenization) step by step, vectorised over the whole batch:
+and control flow only. This module replays ``kerasllm.data.WordPieceTokenizer``
+(HF ``BertWordPieceTokenizer`` semantics) step by step, vectorised over the batch:
 
-1. invalid UTF-8 -> U+FFFD;
-2. accent stripping (NFD, drop ``Mn``) through a per-code-point table;
-3. whitespace / control / format characters split words; ASCII symbols, Unicode
-   ``P*`` and CJK ideographs become words of their own;
-4. NFKC case folding of every word through a second table (``char_tables.py``);
-5. greedy longest-match-first WordPiece with ``##`` continuations; a word longer
-   than 100 bytes, or one with no match, becomes ``[UNK]``.
-
-Special tokens written in the text (``[MASK]``) keep their ids when listed in
-``special_tokens_in_strings``.
+1. invalid UTF-8 -> U+FFFD, which clean-up then drops (as HF);
+2. special tokens typed in the text (``[MASK]``) are kept whole;
+3. tab / newline -> space; control, format, private-use characters and U+FFFD dropped;
+4. CJK ideographs become words of their own;
+5. accents stripped (NFD, drop ``Mn``) through a per-code-point table
+   (``char_tables.py``), then per-character lower-casing;
+6. split on whitespace / separators; ASCII symbols and Unicode ``P*`` are words;
+7. greedy longest-match-first WordPiece with ``##`` continuations; a word longer
+   than 100 characters, or one with no match, becomes ``[UNK]``.
 """
 import tensorflow as tf
 
-from kerasllm.export.char_tables import build_char_tables
+from kerasllm.export.char_tables import accent_strip_table
 
-SEPARATOR = "\x01"  # control characters are all turned into word breaks, so this one is free
-SPECIAL_MARK = "\x02"  # "\x02" + letter stands for a special token written in the text
-WHITESPACE = r"\s|\p{Cc}|\p{Cf}"
-PUNCTUATION_OR_CJK = "|".join([
-    r"[!-/:-@\[-`{-~]",  # BERT treats every ASCII symbol as punctuation
-    r"\p{P}",
-    r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}]",
-    r"[\x{2B740}-\x{2B81F}\x{2B820}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]",
-])
-MAX_BYTES_PER_WORD = 100  # as tf-text FastWordpieceTokenizer
+SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
+# "\x01" + letter + "\x01" stands for a special token; input "\x01" is first made "\x02"
+# (both are control characters that clean-up deletes anyway), so the marks cannot be forged.
+MARK = "\x01"
+SEPARATOR = "\x03"  # deleted by clean-up too, so free to mark word breaks
+CONTROL = r"[\x00\x02-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cf}\p{Co}\x{FFFD}]"  # Cc/Cf/Co but MARK
+CJK = (r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
+       r"\x{2B740}-\x{2B81F}\x{2B920}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]")
+WHITESPACE = r"[\s\p{Z}]"
+PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
+MAX_CHARS_PER_WORD = 100
 
 
 def _int_table(keys, values, default=-1):
@@ -40,17 +39,17 @@ def _int_table(keys, values, default=-1):
     return tf.lookup.StaticHashTable(init, default_value=default)
 
 
-class CharMap(tf.Module):
-    """Maps chosen code points of each string to replacement strings (others unchanged)."""
+class AccentStripper(tf.Module):
+    """Strips accents (NFD minus ``Mn``) from (N,) UTF-8 strings, one code point at a time."""
 
-    def __init__(self, keys, values, ascii_fallback=None):
+    def __init__(self):
         super().__init__()
-        self._index = _int_table(tf.cast(keys, tf.int64), list(range(len(keys))))
-        self._values = tf.constant(values if len(values) else [b""], dtype=tf.string)
-        self._ascii_fallback = ascii_fallback
+        keys, values = accent_strip_table()
+        self._index = _int_table(keys, list(range(len(keys))))
+        self._values = tf.constant(values, dtype=tf.string)
 
-    def __call__(self, text):  # text: (N,) string
-        def slow():
+    def __call__(self, text):  # (N,) string
+        def strip():
             chars = tf.strings.unicode_split(text, "UTF-8")  # (N, None)
             points = tf.strings.unicode_decode(text, "UTF-8")  # (N, None)
             index = self._index.lookup(tf.cast(points.flat_values, tf.int64))
@@ -58,23 +57,18 @@ class CharMap(tf.Module):
                               chars.flat_values)
             return tf.strings.reduce_join(chars.with_flat_values(mapped), axis=-1)
 
-        def fast():  # every table maps ASCII to itself (or to lower case, say ascii_fallback)
-            return self._ascii_fallback(text) if self._ascii_fallback else text
-
-        all_ascii = tf.reduce_all(tf.strings.regex_full_match(text, r"[\x00-\x7f]*"))
-        return tf.cond(all_ascii, fast, slow)
+        ascii_only = tf.reduce_all(tf.strings.regex_full_match(text, r"[\x00-\x7f]*"))
+        return tf.cond(ascii_only, lambda: text, strip)  # ASCII has no accents: skip the work
 
 
 class ServingWordPiece(tf.Module):
-    """Core-op BERT WordPiece tokenizer.
+    """Core-op BERT WordPiece tokenizer, id-for-id with ``kerasllm.data.WordPieceTokenizer``.
 
     Args:
-        vocabulary: list of str, line ``i`` is token id ``i``.
-        lowercase: bool, case-fold words (as the training tokenizer).
-        strip_accents: bool, drop accent marks (as the training tokenizer).
-        special_tokens_in_strings: special tokens (e.g. ``["[MASK]"]``) that keep their id when
-            they appear literally in the text.
-        oov_token: str, the unknown token.
+        vocabulary: list of str, line ``i`` is token id ``i``; holds the BERT special tokens.
+        lowercase: bool, lower-case the text (uncased models).
+        strip_accents: bool, drop accent marks.
+        keep_special_tokens: bool, keep ``[MASK]`` etc. typed in the text as one token.
 
     Call arguments:
         text: string tensor (B,).
@@ -85,39 +79,47 @@ class ServingWordPiece(tf.Module):
         int32 RaggedTensor (B, None) of token ids.
 
     Example:
-    >>> tok = ServingWordPiece(["[PAD]", "[UNK]", "the", "qu", "##ick"], True, True)
-    >>> tok(tf.constant(["The quick"]), 8).to_list()
-    [[2, 3, 4]]
+    >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "qu", "##ick"]
+    >>> tok = ServingWordPiece(vocab, lowercase=True, strip_accents=True)
+    >>> tok(tf.constant(["The quick [MASK]"]), 8).to_list()
+    [[5, 6, 7, 4]]
     """
 
-    def __init__(self, vocabulary, lowercase, strip_accents, special_tokens_in_strings=(),
-                 oov_token="[UNK]"):
+    def __init__(self, vocabulary, lowercase=True, strip_accents=True, keep_special_tokens=True):
         super().__init__()
         first_ids = {}
         for i, token in enumerate(vocabulary):
             first_ids.setdefault(token, i)
-        self.unk_id = first_ids[oov_token]
-        self._specials = [(t, f"{SPECIAL_MARK}{chr(97 + k)}")
-                          for k, t in enumerate(special_tokens_in_strings)]
-        keys = list(first_ids) + [mark for _, mark in self._specials]
-        ids = list(first_ids.values()) + [first_ids[t] for t, _ in self._specials]
+        self.unk_id = first_ids["[UNK]"]
+        specials = [t for t in SPECIAL_TOKENS if t in first_ids] if keep_special_tokens else []
+        self._marks = [(t, f"{MARK}{chr(97 + k)}{MARK}") for k, t in enumerate(specials)]
+        keys = list(first_ids) + [mark for _, mark in self._marks]
+        ids = list(first_ids.values()) + [first_ids[t] for t, _ in self._marks]
         self._vocab = _int_table(keys, ids)
         self._max_piece_chars = max(len(t[2:] if t.startswith("##") else t) for t in vocabulary)
-        strip_keys, strip_values, fold_keys, fold_values = build_char_tables(
-            bool(lowercase), bool(strip_accents))
-        self._strip = CharMap(strip_keys, strip_values)
-        self._fold = CharMap(fold_keys, fold_values, tf.strings.lower if lowercase else None)
+        self._lowercase = bool(lowercase)
+        self._strip = AccentStripper() if strip_accents else None
+
+    def normalize(self, text):
+        """(B,) raw strings -> (B,) cleaned, accent-stripped, lower-cased strings."""
+        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
+        text = tf.strings.regex_replace(text, MARK, "\x02")
+        text = tf.strings.regex_replace(text, r"[\t\n\r]", " ")
+        for token, mark in self._marks:
+            text = tf.strings.regex_replace(text, _escape(token), f" {mark} ")
+        text = tf.strings.regex_replace(text, CONTROL, "")
+        text = tf.strings.regex_replace(text, CJK, r" \0 ")
+        if self._strip is not None:
+            text = self._strip(text)
+        if self._lowercase:  # per character, as HF: no final-sigma rule
+            text = tf.strings.lower(tf.strings.regex_replace(text, "Σ", "σ"), encoding="utf-8")
+        return text
 
     def words(self, text):
-        """Pre-tokenize (B,) strings into a (B, None) RaggedTensor of normalised words."""
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-        text = self._strip(text)
-        text = tf.strings.regex_replace(text, WHITESPACE, SEPARATOR)
-        for token, mark in self._specials:
-            text = tf.strings.regex_replace(text, _escape(token), SEPARATOR + mark + SEPARATOR)
-        text = tf.strings.regex_replace(text, PUNCTUATION_OR_CJK, SEPARATOR + r"\0" + SEPARATOR)
+        """(B,) raw strings -> (B, None) RaggedTensor of words."""
+        text = tf.strings.regex_replace(self.normalize(text), WHITESPACE, SEPARATOR)
+        text = tf.strings.regex_replace(text, PUNCTUATION, SEPARATOR + r"\0" + SEPARATOR)
         words = tf.strings.split(text, sep=SEPARATOR)  # (B, None)
-        words = words.with_flat_values(self._fold(words.flat_values))
         return tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)
 
     def __call__(self, text, max_tokens):
@@ -129,7 +131,7 @@ class ServingWordPiece(tf.Module):
     def _word_pieces(self, words):
         """Greedy longest-match-first WordPiece of (N,) words -> int64 RaggedTensor (N, None)."""
         whole = self._vocab.lookup(words)  # (N,) id when the whole word is a token
-        too_long = tf.strings.length(words) > MAX_BYTES_PER_WORD
+        too_long = tf.strings.length(words, unit="UTF8_CHAR") > MAX_CHARS_PER_WORD
         first = tf.where(too_long, tf.cast(self.unk_id, tf.int64), whole)
         todo = tf.where((first < 0))[:, 0]  # words that need splitting
         split_ids = self._split_words(tf.gather(words, todo))  # (n, P), -1 = no piece

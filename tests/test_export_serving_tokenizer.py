@@ -1,0 +1,68 @@
+"""The core-op serving tokenizer gives the training tokenizer's ids and never fails on bad input."""
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasllm.data import WordPieceTokenizer, pack_inputs
+from kerasllm.export.serving_packer import pack_ids
+from kerasllm.export.serving_tokenizer import ServingWordPiece
+from tests.export_fixtures import EXTRA_TEXTS, bbc_sentences, wordpiece_vocabulary
+
+
+@pytest.fixture(scope="module")
+def tokenizers():
+    sentences = bbc_sentences()
+    vocab = wordpiece_vocabulary(sentences[:2000] + EXTRA_TEXTS)
+    serving = ServingWordPiece(vocab, lowercase=True, strip_accents=True)
+    return WordPieceTokenizer(vocab), serving, tf.function(lambda t: serving(t, 10**6)), sentences
+
+
+def _agreement(training, serving_fn, texts, batch=512):
+    mismatches = []
+    for i in range(0, len(texts), batch):
+        chunk = texts[i:i + batch]
+        want = training.tokenize(tf.constant(chunk)).to_list()
+        got = serving_fn(tf.constant(chunk)).to_list()
+        mismatches += [(t, w, g) for t, w, g in zip(chunk, want, got) if w != g]
+    return mismatches
+
+
+def test_special_unicode_texts_match_training_tokenizer(tokenizers):
+    training, serving, serving_fn, _ = tokenizers
+    assert _agreement(training, serving_fn, EXTRA_TEXTS) == []
+    ids = serving_fn(tf.constant(["Café 北京 😀 [MASK] 12"])).to_list()[0]
+    tokens = [training.id_to_token(i) for i in ids]
+    assert training.detokenize(np.array(ids)).startswith("cafe 北 京 ")
+    assert "[MASK]" in tokens and tokens[-1] in ("12", "##2")
+
+
+@pytest.mark.slow
+def test_bbc_corpus_ids_match_training_tokenizer(tokenizers):
+    training, _, serving_fn, sentences = tokenizers
+    mismatches = _agreement(training, serving_fn, sentences)
+    assert len(sentences) > 10000
+    assert len(mismatches) / len(sentences) <= 0.001, mismatches[:3]
+
+
+def test_bad_input_gives_defined_output(tokenizers):
+    training, serving, _, _ = tokenizers
+    texts = tf.constant(["", "word " * 20000, b"caf\xc3 \xff\xfe the", "fine text", "\x00\x01"])
+    ids = serving(texts, 16).to_list()
+    assert ids[0] == [] and ids[4] == []
+    assert ids[1] == (training.tokenize(["word"]).to_list()[0] * 16)[:16]  # truncated
+    assert ids[2][-1] == training.token_to_id("the")  # invalid bytes replaced, rest kept
+    assert ids[3] == training.tokenize(["fine text"]).to_list()[0]
+
+
+@pytest.mark.parametrize("len_a,len_b", [(3, 2), (20, 2), (2, 20), (20, 20), (0, 30), (7, 8)])
+def test_pair_packing_matches_training_packer(tokenizers, len_a, len_b):
+    training = tokenizers[0]
+    a = tf.ragged.constant([list(range(10, 10 + len_a))], dtype=tf.int32)
+    b = tf.ragged.constant([list(range(50, 50 + len_b))], dtype=tf.int32)
+    want = pack_inputs(training, a, b, seq_length=16)
+    got = pack_ids(a, b, 16, training.cls_id, training.sep_id, training.pad_id)
+    for key in ("token_ids", "segment_ids", "padding_mask"):
+        np.testing.assert_array_equal(got[key].numpy(), want[key].numpy(), err_msg=key)
+    single = pack_ids(a, None, 16, training.cls_id, training.sep_id, training.pad_id)
+    np.testing.assert_array_equal(single["token_ids"].numpy(),
+                                  pack_inputs(training, a, None, 16)["token_ids"].numpy())
