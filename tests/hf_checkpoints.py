@@ -83,3 +83,13 @@ def torch_outputs(model, inputs):
     return {name: value.numpy() if hasattr(value, "numpy") else value
             for name, value in out.items() if name != "hidden_states"} | {
         "sequence_output": out.hidden_states[-1].numpy()}
+
+
+def save_and_import(root, name, **options):
+    """``save_checkpoint`` into ``root/name``, import it to ``root/name_run``; (torch model, Run)."""
+    from kerasllm.checkpoints import import_checkpoint
+    from kerasllm.runs import load_run
+
+    model = save_checkpoint(Path(root) / name, **options)
+    import_checkpoint(Path(root) / name, Path(root) / f"{name}_run")
+    return model, load_run(Path(root) / f"{name}_run")

@@ -14,7 +14,7 @@ torch = pytest.importorskip("torch", reason="HF parity tests need torch: pip ins
 transformers = pytest.importorskip(
     "transformers", reason="HF parity tests need transformers: pip install -e .[hf-test]")
 
-from hf_checkpoints import random_inputs, save_checkpoint, torch_outputs  # noqa: E402
+from hf_checkpoints import random_inputs, save_and_import, torch_outputs  # noqa: E402
 from kerasllm.checkpoints import import_checkpoint  # noqa: E402
 from kerasllm.errors import DataError  # noqa: E402
 from kerasllm.runs import load_run  # noqa: E402
@@ -41,12 +41,7 @@ def imported(tmp_path_factory):
                           layer_norm_eps=1e-7),
         "classifier": dict(architecture="BertForSequenceClassification", seed=3, labels=LABELS),
     }
-    out = {}
-    for name, options in kinds.items():
-        model = save_checkpoint(root / name, **options)
-        import_checkpoint(root / name, root / f"{name}_run")
-        out[name] = (model, load_run(root / f"{name}_run"))
-    return out
+    return {name: save_and_import(root, name, **options) for name, options in kinds.items()}
 
 
 def encoder_outputs(run, inputs):

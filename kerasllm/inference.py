@@ -1,0 +1,145 @@
+"""Use a trained or imported run without training: embed, fill-mask, predict, generate.
+
+Each function takes a loaded ``Run`` (``kerasllm.runs.load_run``) and plain
+Python strings and returns numpy arrays / plain Python values; the click
+commands in ``kerasllm.cli`` only print them. Texts are packed to the longest
+text in the batch (at most the run's ``seq_length``), so short inputs stay fast.
+"""
+import numpy as np
+
+from kerasllm.errors import KerasLLMError
+
+MASK_TOKEN = "[MASK]"
+
+
+def bert_encoder(model):
+    """The ``BertEncoder`` inside a task model (or the encoder itself)."""
+    return getattr(model, "encoder", model)
+
+
+def _tokenize(tokenizer, text):
+    return [int(i) for i in np.asarray(tokenizer.tokenize(text)).reshape(-1)]
+
+
+def _pack(run, token_lists, pair_lists=None):
+    """[CLS] A [SEP] (B [SEP]) -> numpy token_ids / segment_ids / padding_mask (B, T)."""
+    from kerasllm.data.packing import pack_inputs
+    import tensorflow as tf
+
+    special = 3 if pair_lists is not None else 2
+    longest = max(len(a) + (len(b) if pair_lists is not None else 0) for a, b in zip(
+        token_lists, pair_lists if pair_lists is not None else token_lists))
+    seq_length = int(min(run.config["seq_length"], longest + special))
+    a = tf.ragged.constant(token_lists, dtype=tf.int32, ragged_rank=1)
+    b = None if pair_lists is None else tf.ragged.constant(pair_lists, dtype=tf.int32,
+                                                           ragged_rank=1)
+    packed = pack_inputs(run.tokenizer, a, b, seq_length=seq_length)
+    return {k: np.asarray(v) for k, v in packed.items()}
+
+
+def encode_texts(run, texts, pairs=None):
+    """Tokenise and pack ``texts`` (and optional second segments) for a BERT run."""
+    texts = list(texts)
+    if not texts:
+        raise KerasLLMError("No text given; pass at least one --text.")
+    if pairs is not None and len(pairs) != len(texts):
+        raise KerasLLMError(f"Received {len(texts)} texts but {len(pairs)} text pairs; "
+                            f"give one --text-pair per --text.")
+    a = [_tokenize(run.tokenizer, t) for t in texts]
+    b = None if pairs is None else [_tokenize(run.tokenizer, t) for t in pairs]
+    return _pack(run, a, b)
+
+
+def _in_batches(fn, inputs, batch_size):
+    n = len(next(iter(inputs.values())))
+    parts = [fn({k: v[i:i + batch_size] for k, v in inputs.items()})
+             for i in range(0, n, batch_size)]
+    return np.concatenate(parts, axis=0)
+
+
+def embed(run, texts, batch_size=32):
+    """Mean-pooled sentence embeddings (N, H): the average of the encoder's
+    ``sequence_output`` over real tokens ([CLS] and [SEP] included, padding not)."""
+    encoder = bert_encoder(run.model)
+
+    def mean_pool(batch):
+        hidden = np.asarray(encoder(batch, training=False)["sequence_output"])  # (B, T, H)
+        mask = batch["padding_mask"].astype("float32")[:, :, None]  # (B, T, 1)
+        return (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)  # (B, H)
+
+    return _in_batches(mean_pool, encode_texts(run, texts), batch_size)
+
+
+def cosine_similarity(embeddings):
+    """(N, N) cosine similarities of the rows of ``embeddings``."""
+    unit = embeddings / np.maximum(np.linalg.norm(embeddings, axis=-1, keepdims=True), 1e-12)
+    return unit @ unit.T
+
+
+def _mlm_logits(model, inputs):
+    outputs = model(inputs, training=False)
+    if isinstance(outputs, dict):
+        outputs = outputs["mlm"]
+    return np.asarray(outputs, dtype="float32")  # (B, P, V)
+
+
+def _softmax(logits):
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    exp = np.exp(logits)
+    return exp / exp.sum(axis=-1, keepdims=True)
+
+
+def fill_mask(run, text, top_k=5):
+    """Top-k (token, probability) lists, one per ``[MASK]`` in ``text``, left to right."""
+    if run.config.get("task") not in ("mlm", "mlm+nsp"):
+        raise KerasLLMError(f"{run.path}: fill-mask needs a masked-LM run (task mlm or "
+                            f"mlm+nsp), received task {run.config.get('task')!r}.")
+    ids = _tokenize(run.tokenizer, text)  # the tokenizer keeps a typed [MASK] whole
+    if run.tokenizer.mask_id not in ids:
+        raise KerasLLMError(f"No {MASK_TOKEN} in {text!r}; write {MASK_TOKEN} where a "
+                            f"token should be predicted.")
+    inputs = _pack(run, [ids])
+    positions = np.flatnonzero(inputs["token_ids"][0] == run.tokenizer.mask_id)
+    if len(positions) == 0:
+        raise KerasLLMError(f"Every {MASK_TOKEN} in {text!r} was cut off at seq_length "
+                            f"{run.config['seq_length']}; shorten the text.")
+    inputs["mask_positions"] = positions[None, :].astype("int32")  # (1, P)
+    probs = _softmax(_mlm_logits(run.model, inputs)[0])  # (P, V)
+    results = []
+    for row in probs:
+        best = np.argsort(-row)[:top_k]
+        results.append([(run.tokenizer.id_to_token(int(i)), float(row[i])) for i in best])
+    return results
+
+
+def predict(run, texts, pairs=None, batch_size=32):
+    """Class probabilities (N, C) and predicted label names for a classifier run."""
+    if run.config.get("task") != "classify":
+        raise KerasLLMError(f"{run.path}: predict needs a classifier run (task classify), "
+                            f"received task {run.config.get('task')!r}.")
+    inputs = encode_texts(run, texts, pairs)
+    logits = _in_batches(lambda b: np.asarray(run.model(b, training=False)), inputs,
+                         batch_size)  # (N, C)
+    probs = _softmax(logits.astype("float64"))
+    labels = run.labels or [str(i) for i in range(probs.shape[-1])]
+    return probs, [labels[i] for i in probs.argmax(axis=-1)]
+
+
+def generate(run, prompt, max_new_tokens=20, temperature=1.0, top_k=None, top_p=None,
+             seed=None):
+    """Continue ``prompt`` with an LSTM LM run; returns the generated text (prompt included)."""
+    if run.config.get("task") != "lm":
+        raise KerasLLMError(f"{run.path}: generate needs an LSTM language-model run "
+                            f"(task lm), received task {run.config.get('task')!r}.")
+    prompt_ids = _tokenize(run.tokenizer, prompt)
+    if not prompt_ids:
+        raise KerasLLMError("The prompt is empty after tokenisation; pass some words.")
+    out = run.model.generate(np.asarray([prompt_ids], dtype="int32"), max_new_tokens,
+                             temperature=temperature, top_k=top_k, top_p=top_p, seed=seed)
+    return _detokenize(run.tokenizer, np.asarray(out)[0])
+
+
+def _detokenize(tokenizer, ids):
+    text = tokenizer.detokenize(np.asarray(ids, dtype="int32"))
+    text = text.numpy() if hasattr(text, "numpy") else text
+    return text.decode("utf-8") if isinstance(text, bytes) else str(text)
