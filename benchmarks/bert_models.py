@@ -2,9 +2,10 @@
 
 Both libraries get the same architecture (sizes from kerasllm's presets, GELU
 with the tanh approximation that keras-hub's BertBackbone hard-codes, dropout
-0.1), the same optimizer (AdamW 1e-4), the same loss (sparse cross-entropy on
-logits, masked slots weighted 1, padded slots 0) and no metrics, so a step does
-the same arithmetic in both.
+0.1), the same optimizer (AdamW 1e-4), each library's own default loss (sparse
+cross-entropy on logits, masked slots weighted 1, padded slots 0; kerasllm
+averages over real masked tokens, keras-hub over all slots — one division
+apart) and no metrics, so a step does the same arithmetic in both.
 """
 import dataclasses
 
@@ -81,11 +82,6 @@ def non_padding_tokens_per_batch(arrays):
     return float(arrays["padding_mask"].sum()) / arrays["padding_mask"].shape[0]
 
 
-def _loss():
-    import keras
-    return keras.losses.SparseCategoricalCrossentropy(from_logits=True)
-
-
 def _optimizer():
     import keras
     return keras.optimizers.AdamW(LEARNING_RATE, weight_decay=0.01)
@@ -99,7 +95,7 @@ def kerasllm_encoder(config):
 def build_kerasllm_pretrainer(config, jit_compile):
     from kerasllm.models import BertPretrainer
     model = BertPretrainer(kerasllm_encoder(config))
-    model.compile(optimizer=_optimizer(), loss={"mlm": _loss(), "nsp": _loss()},
+    model.compile(optimizer=_optimizer(), loss="auto", metrics=None, weighted_metrics=None,
                   jit_compile=jit_compile)
     return model
 
@@ -107,7 +103,8 @@ def build_kerasllm_pretrainer(config, jit_compile):
 def build_kerasllm_mlm(config, jit_compile):
     from kerasllm.models import BertMaskedLM
     model = BertMaskedLM(kerasllm_encoder(config))
-    model.compile(optimizer=_optimizer(), loss=_loss(), jit_compile=jit_compile)
+    model.compile(optimizer=_optimizer(), loss="auto", metrics=None, weighted_metrics=None,
+                  jit_compile=jit_compile)
     return model
 
 
@@ -123,7 +120,7 @@ def kerashub_backbone(config):
 def build_kerashub_mlm(config, jit_compile):
     import keras_hub
     model = keras_hub.models.BertMaskedLM(backbone=kerashub_backbone(config), preprocessor=None)
-    model.compile(optimizer=_optimizer(), loss=_loss(), weighted_metrics=[],
+    model.compile(optimizer=_optimizer(), loss="auto", weighted_metrics=[],
                   jit_compile=jit_compile)
     return model
 
