@@ -10,3 +10,9 @@ from kerasllm.data.tokenizer import SPECIAL_TOKENS, WordPieceTokenizer, read_voc
 from kerasllm.data.tokenizer_loading import load_tokenizer  # noqa: F401
 from kerasllm.data.vocab import build_vocabulary, learn_vocabulary, write_vocabulary  # noqa: F401
 from kerasllm.data.word_tokenizer import WordTokenizer, build_word_vocabulary, learn_word_vocabulary  # noqa: F401
+from kerasllm.data.masking import VocabularyInfo, mask_batch  # noqa: F401
+from kerasllm.data.pretraining_examples import PretrainingConfig, pack_pairs, plan_epoch, to_task_format  # noqa: F401
+from kerasllm.data.pretraining_summary import PretrainingSummary  # noqa: F401
+from kerasllm.data.streaming import streaming_pretraining_dataset  # noqa: F401
+from kerasllm.data.tfrecords import load_pretraining_dataset, write_pretraining_shards  # noqa: F401
+from kerasllm.data.tokenized_corpus import TokenizedCorpus  # noqa: F401

@@ -56,7 +56,8 @@ class VocabularyInfo:
 
     @classmethod
     def from_tokenizer(cls, tokenizer):
-        return cls.from_tokens(list(tokenizer.vocabulary), source=type(tokenizer).__name__)
+        """From a ``WordPieceTokenizer`` (its ``vocabulary`` list)."""
+        return cls.from_tokens(list(tokenizer.vocabulary), source=getattr(tokenizer, "vocab_file", None) or "vocabulary")
 
 
 def mask_batch(token_ids, padding_mask, vocab, seed, max_predictions, masked_lm_prob=0.15,

@@ -41,8 +41,8 @@ class PretrainingConfig:
     whole_word_masking: bool = False
     seed: int = 12345
 
-    def validate(self, source="pretraining options"):
-        """Raise ``DataError`` naming the first bad option; returns self."""
+    def validate(self, source="pretraining options", as_flags=False):
+        """Raise ``DataError`` naming the first bad option (as ``--flag`` if ``as_flags``); returns self."""
         checks = [
             ("max_seq_length", self.max_seq_length >= 5, "an integer >= 5"),
             ("max_predictions", 1 <= self.max_predictions <= self.max_seq_length, "between 1 and max_seq_length"),
@@ -53,7 +53,8 @@ class PretrainingConfig:
         ]
         for key, ok, expected in checks:
             if not ok:
-                raise DataError(f"{source}: key '{key}' must be {expected}; received {getattr(self, key)!r}.")
+                name = "--" + key.replace("_", "-") if as_flags else f"key '{key}'"
+                raise DataError(f"{source}: {name} must be {expected}; received {getattr(self, key)!r}.")
         return self
 
     def to_dict(self):
