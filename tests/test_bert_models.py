@@ -1,0 +1,191 @@
+"""BERT models: shapes, masks, fit with default compile, .keras round trips, presets."""
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from kerasllm.errors import ConfigError
+from kerasllm.models import (BertClassifier, BertEncoder, BertMaskedLM, BertNSP,
+                             BertPretrainer, BertSentenceOrder)
+
+B, T, P, V, H = 8, 12, 3, 60, 16
+TINY = {"vocabulary_size": V, "num_layers": 2, "num_heads": 2, "hidden_dim": H,
+        "intermediate_dim": 32, "max_sequence_length": 32}
+
+
+def _x(seed=0, mask_positions=False):
+    rng = np.random.default_rng(seed)
+    lengths = rng.integers(T // 2, T + 1, B)
+    padding = (np.arange(T)[None] < lengths[:, None]).astype("int32")
+    x = {"token_ids": rng.integers(1, V, (B, T)).astype("int32") * padding,
+         "segment_ids": (np.arange(T)[None] >= lengths[:, None] // 2).astype("int32") * padding,
+         "padding_mask": padding}
+    if mask_positions:
+        x["mask_positions"] = rng.integers(1, T // 2, (B, P)).astype("int32")
+    return x
+
+
+def _mlm_targets(seed=0):
+    rng = np.random.default_rng(seed)
+    weights = np.ones((B, P), "float32")
+    weights[:, -1] = 0.0  # a padded mask slot
+    return rng.integers(0, V, (B, P)).astype("int32"), weights
+
+
+def _labels(classes=2, seed=0):
+    return np.random.default_rng(seed).integers(0, classes, (B,)).astype("int32")
+
+
+def _fit_loss_goes_down(model, x, y, sample_weight=None, **compile_kwargs):
+    data = (x, y) if sample_weight is None else (x, y, sample_weight)
+    ds = tf.data.Dataset.from_tensor_slices(data).batch(4).repeat()
+    model.compile(optimizer=keras.optimizers.Adam(5e-3), **compile_kwargs)
+    history = model.fit(ds, steps_per_epoch=2, epochs=4, verbose=0).history
+    losses = history["loss"]
+    assert np.all(np.isfinite(losses)) and losses[-1] < losses[0], losses
+    return history
+
+
+def _assert_round_trip(model, x, tmp_path):
+    path = str(tmp_path / "m.keras")
+    model.save(path)
+    loaded = keras.models.load_model(path)  # no custom_objects
+    assert type(loaded) is type(model)
+    keras.tree.map_structure(
+        lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
+        model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+    return loaded
+
+
+def test_encoder_outputs_and_attributes():
+    encoder = BertEncoder(**TINY)
+    out = encoder(_x())
+    assert out["sequence_output"].shape == (B, T, H) and out["pooled_output"].shape == (B, H)
+    assert len(encoder.transformer_layers) == 2
+    assert encoder.embeddings.token_embedding.embeddings.shape == (V, H)
+    np.testing.assert_allclose(out["pooled_output"],
+                               encoder.pooler(out["sequence_output"]), atol=1e-6)
+
+
+def test_encoder_ignores_padded_tokens():
+    encoder = BertEncoder(**TINY)
+    x = _x()
+    before = encoder(x)["sequence_output"].numpy()
+    changed = dict(x, token_ids=np.where(x["padding_mask"] == 1, x["token_ids"], 7))
+    after = encoder(changed)["sequence_output"].numpy()
+    real = x["padding_mask"] == 1
+    assert (~real).any()
+    np.testing.assert_allclose(after[real], before[real], atol=1e-5)
+
+
+@pytest.mark.parametrize("policy", ["mixed_float16", "mixed_bfloat16"])
+def test_outputs_are_float32_under_mixed_precision(policy):
+    keras.mixed_precision.set_global_policy(policy)
+    model = BertPretrainer(BertEncoder(**TINY))
+    out = model(_x(mask_positions=True))
+    assert out["mlm"].dtype == "float32" and out["nsp"].dtype == "float32"
+    assert np.all(np.isfinite(out["mlm"].numpy()))
+    assert model.encoder(_x())["sequence_output"].dtype == "float32"
+
+
+def test_encoder_round_trip(tmp_path):
+    _assert_round_trip(BertEncoder(**TINY), _x(), tmp_path)
+
+
+def test_masked_lm_fits_with_default_compile_and_round_trips(tmp_path):
+    model = BertMaskedLM(BertEncoder(**TINY))
+    x = _x(mask_positions=True)
+    ids, weights = _mlm_targets()
+    history = _fit_loss_goes_down(model, x, ids, weights)
+    assert "accuracy" in history
+    assert model.masked_lm_head.token_embedding is model.encoder.embeddings.token_embedding
+    assert model.predict(x, verbose=0).shape == (B, P, V)
+    loaded = _assert_round_trip(model, x, tmp_path)
+    # Saved compiled: the loaded model evaluates with the same loss.
+    np.testing.assert_allclose(loaded.evaluate(x, ids, sample_weight=weights, verbose=0)[0],
+                               model.evaluate(x, ids, sample_weight=weights, verbose=0)[0],
+                               rtol=1e-5)
+
+
+def test_masked_lm_loss_and_accuracy_ignore_zero_weight_slots():
+    model = BertMaskedLM(BertEncoder(**TINY))
+    model.compile(optimizer="adam")
+    x = _x(mask_positions=True)
+    ids, weights = _mlm_targets()
+    logits = model.predict(x, verbose=0)
+    ids[:, -1] = np.argmax(logits[:, -1], -1)  # padded slots "correct": must not count
+    result = model.evaluate(x, ids, sample_weight=weights, batch_size=B, verbose=0,
+                            return_dict=True)
+    ce = keras.losses.sparse_categorical_crossentropy(ids, logits, from_logits=True).numpy()
+    np.testing.assert_allclose(result["loss"], (ce * weights).sum() / weights.sum(), rtol=1e-5)
+    correct = (np.argmax(logits, -1) == ids)[:, :-1]
+    np.testing.assert_allclose(result["accuracy"], correct.mean(), rtol=1e-6)
+
+
+@pytest.mark.parametrize("cls", [BertNSP, BertSentenceOrder])
+def test_pair_models_fit_and_round_trip(cls, tmp_path):
+    model = cls(BertEncoder(**TINY))
+    x, y = _x(), _labels()
+    assert "accuracy" in _fit_loss_goes_down(model, x, y)
+    assert model.predict(x, verbose=0).shape == (B, 2)
+    head = model.nsp_head if cls is BertNSP else model.sop_head
+    assert head.use_pooler is False  # pooled by the encoder's pooler
+    _assert_round_trip(model, x, tmp_path)
+
+
+def test_classifier_fits_with_explicit_loss_and_round_trips(tmp_path):
+    model = BertClassifier(BertEncoder(**TINY), num_classes=3, dropout=0.0)
+    x, y = _x(), _labels(3)
+    _fit_loss_goes_down(model, x, y,
+                        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
+    assert model.predict(x, verbose=0).shape == (B, 3)
+    loaded = _assert_round_trip(model, x, tmp_path)
+    assert loaded.num_classes == 3 and loaded.dropout == 0.0
+
+
+def test_pretrainer_trains_on_the_contract_format(tmp_path):
+    model = BertPretrainer(BertEncoder(**TINY), mlm_weight=0.5)
+    x = _x(mask_positions=True)
+    ids, weights = _mlm_targets()
+    labels = _labels()
+    y = {"mlm": ids, "nsp": labels}
+    sw = {"mlm": weights, "nsp": np.ones((B,), "float32")}
+    history = _fit_loss_goes_down(model, x, y, sw)
+    assert {"mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"} <= set(history)
+    result = model.evaluate(x, y, sample_weight=sw, batch_size=B, verbose=0, return_dict=True)
+    out = model.predict(x, verbose=0)
+    mlm = keras.losses.sparse_categorical_crossentropy(ids, out["mlm"], from_logits=True).numpy()
+    nsp = keras.losses.sparse_categorical_crossentropy(labels, out["nsp"], from_logits=True)
+    expected = 0.5 * (mlm * weights).sum() / weights.sum() + np.mean(nsp)
+    np.testing.assert_allclose(result["loss"], expected, rtol=1e-5)
+    np.testing.assert_allclose(result["nsp_accuracy"],
+                               np.mean(np.argmax(out["nsp"], -1) == labels), rtol=1e-6)
+    _assert_round_trip(model, x, tmp_path)
+
+
+@pytest.mark.parametrize("cls,kwargs", [(BertEncoder, {}), (BertMaskedLM, {}),
+                                        (BertNSP, {}), (BertPretrainer, {"mlm_weight": 2.0}),
+                                        (BertSentenceOrder, {}),
+                                        (BertClassifier, {"num_classes": 4})])
+def test_from_preset_with_tiny_overrides(cls, kwargs):
+    model = cls.from_preset("bert_tiny", vocabulary_size=V, hidden_dim=H, num_layers=1,
+                            max_sequence_length=32, **kwargs)
+    encoder = model if cls is BertEncoder else model.encoder
+    assert (encoder.num_layers, encoder.hidden_dim, encoder.num_heads) == (1, H, 2)
+    assert encoder.intermediate_dim == 4 * H  # the preset's 4 x hidden rule
+    assert encoder.dropout == 0.1 and encoder.vocabulary_size == V
+    for key, value in kwargs.items():
+        assert getattr(model, key) == value
+
+
+def test_from_preset_rejects_lstm_presets_and_bad_overrides():
+    with pytest.raises(ConfigError, match="bert preset"):
+        BertEncoder.from_preset("lstm_small")
+    with pytest.raises(ConfigError, match="hidden_dim"):
+        BertEncoder.from_preset("bert_tiny", hidden_dim=129)
+
+
+@pytest.mark.slow
+def test_bert_base_has_110m_parameters():
+    params = BertEncoder.from_preset("bert_base").count_params()
+    assert 109_000_000 <= params <= 110_000_000, params
