@@ -1,0 +1,65 @@
+"""``export_run``: a RUN_DIR -> a versioned TF Serving SavedModel under MODEL_BASE."""
+from pathlib import Path
+
+from kerasllm.errors import KerasLLMError
+from kerasllm.export.bert_signatures import BertServing
+from kerasllm.export.models_config import update_models_config
+from kerasllm.export.versioned_writer import choose_version, write_version
+
+SUPPORTED_TASKS = ("classify", "nsp", "sop", "mlm", "mlm+nsp", "encoder", "lm")
+
+
+def _seq_length(run, max_seq_length):
+    config = run.config
+    limit = int(config["model"].get("max_sequence_length", 512))
+    length = int(max_seq_length or config["seq_length"])
+    if not 4 <= length <= limit:
+        raise KerasLLMError(f"--max-seq-length {length}: must be between 4 and the model's "
+                            f"max_sequence_length {limit}.")
+    return length
+
+
+def build_serving(run, max_seq_length=None, top_k=5):
+    """The ``tf.Module`` (with ``signatures()`` and ``warmup_inputs()``) exported for ``run``."""
+    task = run.config.get("task")
+    if task not in SUPPORTED_TASKS:
+        raise KerasLLMError(f"{run.path}: config.yaml task {task!r} cannot be exported; "
+                            f"export supports {', '.join(SUPPORTED_TASKS)}.")
+    tokenizer = run.config.get("tokenizer") or {}
+    vocabulary = list(run.tokenizer.vocabulary)
+    if run.config["family"] == "lstm":
+        from kerasllm.export.lstm_signatures import LSTMServing
+
+        return LSTMServing(run.model, vocabulary, tokenizer.get("type", "word"),
+                           lowercase=getattr(run.tokenizer, "lowercase", False),
+                           strip_accents=tokenizer.get("strip_accents", True),
+                           add_eos=getattr(run.tokenizer, "add_eos", False), top_k=top_k)
+    return BertServing(run.model, task, vocabulary, _seq_length(run, max_seq_length),
+                       lowercase=tokenizer.get("lowercase", True),
+                       strip_accents=tokenizer.get("strip_accents", True), labels=run.labels,
+                       text_pair=run.config.get("text_pair", False), top_k=top_k)
+
+
+def export_run(run_dir, output, version=None, models_config=None, max_seq_length=None,
+               name=None):
+    """Export ``run_dir`` as ``output/<version>``; returns ``(path, version, name)``.
+
+    Args:
+        run_dir: a finished run directory.
+        output: MODEL_BASE, the directory TF Serving's ``model_base_path`` points at.
+        version: int or None (next integer after the existing versions).
+        models_config: optional TF Serving model_config_list file to add / update.
+        max_seq_length: tokens per text in the raw-text signatures (default: the run's).
+        name: model name for the config file and warmup requests (default: MODEL_BASE's name).
+    """
+    from kerasllm.runs import load_run
+
+    output = Path(output)
+    version = choose_version(output, version)  # fail fast, before loading the model
+    name = name or output.resolve().name
+    serving = build_serving(load_run(run_dir), max_seq_length)
+    path = write_version(serving, serving.signatures(), output, version, name,
+                         serving.warmup_inputs())
+    if models_config:
+        update_models_config(models_config, name, output)
+    return path, version, name
