@@ -132,6 +132,8 @@ def generate(run, prompt, max_new_tokens=20, temperature=1.0, top_k=None, top_p=
         raise KerasLLMError(f"{run.path}: generate needs an LSTM language-model run "
                             f"(task lm), received task {run.config.get('task')!r}.")
     prompt_ids = _tokenize(run.tokenizer, prompt)
+    if getattr(run.tokenizer, "add_eos", False) and prompt_ids[-1:] == [run.tokenizer.eos_id]:
+        prompt_ids = prompt_ids[:-1]  # the prompt is an unfinished line: no <eos> after it
     if not prompt_ids:
         raise KerasLLMError("The prompt is empty after tokenisation; pass some words.")
     out = run.model.generate(np.asarray([prompt_ids], dtype="int32"), max_new_tokens,

@@ -1,0 +1,160 @@
+"""``evaluate``: the held-out metrics that fit a run's task.
+
+* pretraining runs (mlm / nsp / mlm+nsp / sop): masked-LM accuracy and loss
+  over real masked tokens, NSP (or SOP) accuracy, on a corpus (masked with a
+  fixed seed) or on TFRecord shards written by ``kerasllm data pretrain``;
+* LSTM LM runs (lm): perplexity = exp(mean next-token cross-entropy), with the
+  LSTM state carried across windows (Zaremba et al.'s evaluation);
+* classifiers (classify): accuracy and macro-F1 on labelled CSV / TSV / JSONL.
+
+``evaluate_run`` returns the metrics and writes them as JSON.
+"""
+import json
+import os
+from pathlib import Path
+
+import numpy as np
+
+from kerasllm.errors import KerasLLMError
+
+PRETRAIN_TASKS = ("mlm", "nsp", "mlm+nsp", "sop")
+EVAL_FILE = "eval_metrics.json"
+
+
+def accuracy(y_true, y_pred):
+    return float(np.mean(np.asarray(y_true) == np.asarray(y_pred)))
+
+
+def macro_f1(y_true, y_pred):
+    """Unweighted mean of per-class F1 over the classes seen in ``y_true`` or ``y_pred``."""
+    y_true, y_pred = np.asarray(y_true), np.asarray(y_pred)
+    scores = []
+    for c in np.union1d(y_true, y_pred):
+        tp = np.sum((y_pred == c) & (y_true == c))
+        predicted, actual = np.sum(y_pred == c), np.sum(y_true == c)
+        scores.append(0.0 if tp == 0 else 2 * tp / (predicted + actual))
+    return float(np.mean(scores))
+
+
+def _log_softmax(logits):
+    logits = logits - logits.max(axis=-1, keepdims=True)
+    return logits - np.log(np.exp(logits).sum(axis=-1, keepdims=True))
+
+
+def _cross_entropy(logits, targets):
+    """Per-position cross-entropy in nats: (..., V) logits, (...) int targets -> (...)."""
+    log_probs = _log_softmax(np.asarray(logits, dtype="float64"))
+    return -np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
+
+
+def evaluate_classifier(run, paths, batch_size=32, max_examples=None):
+    from kerasllm.data.classification import (classification_dataset,
+                                              read_classification_file)
+
+    config = run.config
+    y_true, y_pred = [], []
+    for path in paths:
+        data = read_classification_file(
+            path, text_column=config.get("text_column", "text"),
+            pair_column=config.get("pair_column") or ("text_pair" if config.get("text_pair")
+                                                       else None),
+            label_column=config.get("label_column", "label"))
+        ds = classification_dataset(data, run.tokenizer, run.labels,
+                                    seq_length=config["seq_length"], batch_size=batch_size)
+        for x, y in ds:
+            y_true.append(y.numpy())
+            y_pred.append(np.asarray(run.model(x, training=False)).argmax(-1))
+    y_true, y_pred = np.concatenate(y_true)[:max_examples], np.concatenate(y_pred)[:max_examples]
+    return {"accuracy": accuracy(y_true, y_pred), "macro_f1": macro_f1(y_true, y_pred),
+            "examples": int(len(y_true))}
+
+
+def evaluate_language_model(run, paths, batch_size=32, max_examples=None):
+    from kerasllm.data.language_modeling import corpus_token_stream, stateful_batches
+
+    stream = corpus_token_stream(run.tokenizer, paths)
+    seq_length = int(run.config["seq_length"])
+    lanes = max(1, min(batch_size, (len(stream) - 1) // (seq_length + 1)))
+    x, y = stateful_batches(stream, seq_length, lanes)  # (K, B, T) each
+    states = run.model.initial_state(lanes)
+    total, count = 0.0, 0
+    for inputs, targets in zip(x[:max_examples], y[:max_examples]):
+        logits, states = run.model.prefill(inputs, states)  # (B, T, V), state carried on
+        total += float(_cross_entropy(logits, targets).sum())
+        count += targets.size
+    loss = total / count
+    return {"perplexity": float(np.exp(loss)), "loss": loss, "tokens": int(count)}
+
+
+def _pretraining_dataset(run, paths, batch_size, seed):
+    from kerasllm.data.corpus import read_documents
+    from kerasllm.data.masking import VocabularyInfo
+    from kerasllm.data.pretraining_examples import PretrainingConfig
+    from kerasllm.data.streaming import streaming_pretraining_dataset
+    from kerasllm.data.tfrecords import load_pretraining_dataset
+    from kerasllm.data.tokenized_corpus import TokenizedCorpus
+
+    task = run.config["task"]
+    if all(os.path.isdir(p) or str(p).endswith(".tfrecord") for p in paths):
+        return load_pretraining_dataset(paths, batch_size, task=task, shuffle=False)
+    corpus = TokenizedCorpus.from_documents(read_documents(paths), run.tokenizer)
+    options = PretrainingConfig(max_seq_length=int(run.config["seq_length"]), seed=seed)
+    return streaming_pretraining_dataset(corpus, VocabularyInfo.from_tokenizer(run.tokenizer),
+                                         batch_size, task=task, config=options)
+
+
+def evaluate_pretraining(run, paths, batch_size=32, max_examples=None, seed=0):
+    task = run.config["task"]
+    pair_name = "sop_accuracy" if task == "sop" else "nsp_accuracy"
+    mlm_hits = mlm_loss = mlm_count = 0.0
+    pair_true, pair_pred, rows = [], [], 0
+    for batch in _pretraining_dataset(run, paths, batch_size, seed):
+        x, y = batch[0], batch[1]
+        out = run.model(x, training=False)
+        mlm_out, pair_out = ((out["mlm"], out["nsp"]) if task == "mlm+nsp" else
+                             (out, None) if task == "mlm" else (None, out))
+        if mlm_out is not None:
+            ids = (y["mlm"] if task == "mlm+nsp" else y).numpy()
+            weights = (batch[2]["mlm"] if task == "mlm+nsp" else batch[2]).numpy()
+            logits = np.asarray(mlm_out)  # (B, P, V)
+            mlm_hits += float(((logits.argmax(-1) == ids) * weights).sum())
+            mlm_loss += float((_cross_entropy(logits, ids) * weights).sum())
+            mlm_count += float(weights.sum())
+        if pair_out is not None:
+            pair_true.append((y["nsp"] if task == "mlm+nsp" else y).numpy())
+            pair_pred.append(np.asarray(pair_out).argmax(-1))
+        rows += int(x["token_ids"].shape[0])
+        if max_examples and rows >= max_examples:
+            break
+    metrics = {}
+    if mlm_count:
+        metrics.update(masked_lm_accuracy=mlm_hits / mlm_count,
+                       masked_lm_loss=mlm_loss / mlm_count, masked_tokens=int(mlm_count))
+    if pair_true:
+        metrics[pair_name] = accuracy(np.concatenate(pair_true), np.concatenate(pair_pred))
+    metrics["examples"] = rows
+    return metrics
+
+
+def evaluate_run(run_dir, data, output=None, batch_size=32, max_examples=None, seed=0):
+    """Evaluate RUN_DIR on ``data`` (list of paths / globs); returns (metrics, JSON path)."""
+    from kerasllm.runs import load_run
+
+    run = load_run(run_dir)
+    task = run.config["task"]
+    if task == "classify":
+        metrics = evaluate_classifier(run, data, batch_size, max_examples)
+    elif task == "lm":
+        metrics = evaluate_language_model(run, data, batch_size, max_examples)
+    elif task in PRETRAIN_TASKS:
+        metrics = evaluate_pretraining(run, data, batch_size, max_examples, seed)
+    else:
+        raise KerasLLMError(f"{run_dir}: task {task!r} has no head to evaluate; evaluate a "
+                            f"pretraining, classifier or language-model run.")
+    path = Path(output) if output else Path(run_dir) / EVAL_FILE
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    tmp.write_text(json.dumps({"task": task, "data": [str(d) for d in data], **metrics},
+                              indent=2) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return metrics, path

@@ -1,0 +1,160 @@
+"""evaluate / generate / fill-mask / predict / embed on tiny runs written with save_run."""
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+from kerasllm.cli.main import cli
+from kerasllm.errors import KerasLLMError
+from kerasllm.evaluation import evaluate_run, macro_f1
+from kerasllm.inference import embed, fill_mask, generate, predict
+from kerasllm.runs import load_run, save_run
+
+WORDS = ("the cat sat on mat dog ran a red blue big small house tree car road fast slow "
+         "good bad news sport market team won lost").split()
+BERT_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *WORDS]
+LM_VOCAB = ["<unk>", "<eos>", *WORDS]
+BERT = dict(vocabulary_size=len(BERT_VOCAB), num_layers=1, num_heads=2, hidden_dim=16,
+            intermediate_dim=32, max_sequence_length=32, num_segments=2, dropout=0.0,
+            activation="gelu", layer_norm_epsilon=1e-12)
+LSTM = dict(vocabulary_size=len(LM_VOCAB), embedding_dim=16, units=16, num_layers=1,
+            dropout=0.0, tie_weights=False, init_scale=0.1)
+WORDPIECE = {"type": "wordpiece", "lowercase": True, "strip_accents": True}
+
+
+def sentences(n, seed=0):
+    rng = np.random.default_rng(seed)
+    return [" ".join(rng.choice(WORDS, size=rng.integers(4, 9))) + " ." for _ in range(n)]
+
+
+def bert_run(path, task, labels=None):
+    from kerasllm import models
+
+    encoder = models.BertEncoder(**BERT)
+    model = {"mlm+nsp": lambda: models.BertPretrainer(encoder),
+             "classify": lambda: models.BertClassifier(encoder, num_classes=len(labels))}[task]()
+    save_run(path, {"job": "test", "task": task, "family": "bert", "preset": None,
+                    "model": BERT, "tokenizer": WORDPIECE, "seq_length": 32,
+                    "text_pair": False}, model, BERT_VOCAB, labels=labels)
+    return load_run(path)
+
+
+@pytest.fixture(scope="module")
+def lm_run(tmp_path_factory):
+    from kerasllm.models.lstm_language_model import LSTMLanguageModel
+
+    path = tmp_path_factory.mktemp("lm") / "run"
+    model = LSTMLanguageModel(**LSTM)
+    model(np.zeros((1, 3), "int32"))
+    save_run(path, {"job": "train-lm", "task": "lm", "family": "lstm", "preset": None,
+                    "model": LSTM, "tokenizer": {"type": "word", "lowercase": False},
+                    "seq_length": 5}, model, LM_VOCAB)
+    return load_run(path)
+
+
+def test_macro_f1_value():
+    # class 0: P=1/1 R=1/2 -> 2/3; class 1: P=2/3 R=2/2 -> 4/5
+    assert macro_f1([0, 0, 1, 1], [0, 1, 1, 1]) == pytest.approx((2 / 3 + 4 / 5) / 2)
+    assert macro_f1([0, 1, 2], [0, 1, 2]) == 1.0
+
+
+def test_evaluate_classifier_matches_predict(tmp_path):
+    labels = ["news", "sport"]
+    run = bert_run(tmp_path / "clf", "classify", labels)
+    texts = sentences(12, seed=1)
+    gold = [labels[i % 2] for i in range(12)]
+    csv = tmp_path / "eval.csv"
+    csv.write_text("text,label\n" + "".join(f"{t},{g}\n" for t, g in zip(texts, gold)))
+    metrics, path = evaluate_run(tmp_path / "clf", [str(csv)], batch_size=5)
+    _, predicted = predict(run, texts)
+    expected = float(np.mean([p == g for p, g in zip(predicted, gold)]))
+    assert metrics["accuracy"] == pytest.approx(expected)
+    assert metrics["macro_f1"] == pytest.approx(macro_f1(
+        [labels.index(g) for g in gold], [labels.index(p) for p in predicted]))
+    assert metrics["examples"] == 12
+    assert json.loads(path.read_text())["accuracy"] == pytest.approx(expected)
+
+
+def test_evaluate_lm_perplexity_equals_one_pass_over_the_stream(tmp_path, lm_run):
+    text = tmp_path / "eval.txt"
+    text.write_text("\n".join(sentences(6, seed=2)) + "\n")
+    metrics, _ = evaluate_run(lm_run.path, [str(text)], batch_size=1,
+                              output=tmp_path / "m.json")
+    from kerasllm.data.language_modeling import corpus_token_stream
+
+    stream = corpus_token_stream(lm_run.tokenizer, [str(text)])
+    windows = (len(stream) - 1) // 5 * 5  # what the 5-token windows cover
+    logits = np.asarray(lm_run.model(stream[None, :windows]), "float64")[0]  # (N, V)
+    logits -= logits.max(-1, keepdims=True)
+    log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
+    loss = -log_probs[np.arange(windows), stream[1:windows + 1]].mean()
+    assert metrics["tokens"] == windows
+    assert metrics["perplexity"] == pytest.approx(np.exp(loss), rel=1e-4)
+    assert 0.5 * len(LM_VOCAB) < metrics["perplexity"] < 2 * len(LM_VOCAB)  # untrained ~ uniform
+
+
+def test_evaluate_pretraining_on_a_corpus(tmp_path):
+    bert_run(tmp_path / "pt", "mlm+nsp")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join("\n".join(sentences(4, seed=s)) for s in range(6)) + "\n")
+    first, _ = evaluate_run(tmp_path / "pt", [str(corpus)], batch_size=8, seed=3)
+    again, _ = evaluate_run(tmp_path / "pt", [str(corpus)], batch_size=8, seed=3)
+    assert first == again  # fixed seed -> same masks and pairs
+    assert first["masked_tokens"] > 0 and first["examples"] > 0
+    assert 0.0 <= first["masked_lm_accuracy"] <= 1.0 and 0.0 <= first["nsp_accuracy"] <= 1.0
+    # an untrained model with BERT's 0.02 init is close to uniform over the vocabulary
+    assert first["masked_lm_loss"] == pytest.approx(np.log(len(BERT_VOCAB)), abs=0.5)
+
+
+def test_generate_is_seeded_and_continues_the_prompt(lm_run):
+    a = generate(lm_run, "the cat", max_new_tokens=6, seed=7, top_k=5)
+    b = generate(lm_run, "the cat", max_new_tokens=6, seed=7, top_k=5)
+    assert a == b and a.startswith("the cat")
+    assert len(a.split()) == 2 + 6
+    with pytest.raises(KerasLLMError, match="generate needs an LSTM"):
+        generate(bert_run_cache(lm_run), "x")
+
+
+def bert_run_cache(lm_run):
+    """A BERT classifier next to the LM run (reused between tests)."""
+    path = lm_run.path.parent / "clf"
+    return load_run(path) if path.exists() else bert_run(path, "classify", ["a", "b"])
+
+
+def test_bert_inference_on_a_tiny_run(lm_run):
+    run = bert_run_cache(lm_run)
+    probs, labels = predict(run, ["the cat sat", "a red car"])
+    assert probs.shape == (2, 2) and np.allclose(probs.sum(-1), 1.0)
+    assert set(labels) <= {"a", "b"}
+    vectors = embed(run, ["the cat", "the cat sat on the big red mat"])
+    assert vectors.shape == (2, 16)
+    alone = embed(run, ["the cat"])
+    np.testing.assert_allclose(vectors[0], alone[0], atol=1e-5)  # padding does not leak in
+
+
+def test_cli_use_commands(tmp_path, lm_run):
+    run = bert_run(tmp_path / "pt", "mlm+nsp")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["fill-mask", str(run.path), "the [MASK] sat", "--top-k", "3"])
+    assert result.exit_code == 0, result.output
+    best = fill_mask(run, "the [MASK] sat", top_k=3)[0]
+    assert result.output.split()[2] == best[0][0] and len(result.output.splitlines()) == 4
+
+    result = runner.invoke(cli, ["generate", str(lm_run.path), "--prompt", "the dog",
+                                 "--max-new-tokens", "4", "--seed", "1"])
+    assert result.exit_code == 0, result.output
+    assert result.output.strip() == generate(lm_run, "the dog", max_new_tokens=4, seed=1)
+
+    text = tmp_path / "eval.txt"
+    text.write_text("\n".join(sentences(5)) + "\n")
+    out = tmp_path / "metrics.json"
+    result = runner.invoke(cli, ["evaluate", str(lm_run.path), "--data", str(text),
+                                 "--output", str(out)])
+    assert result.exit_code == 0, result.output
+    printed = dict(line.split(": ", 1) for line in result.output.splitlines()[:3])
+    assert float(printed["perplexity"]) == pytest.approx(json.loads(out.read_text())["perplexity"],
+                                                         abs=1e-4)
+
+    result = runner.invoke(cli, ["predict", str(run.path), "--text", "x"])
+    assert result.exit_code == 1 and "Error:" in result.output and "classifier" in result.output
