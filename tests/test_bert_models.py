@@ -5,6 +5,8 @@ import pytest
 import tensorflow as tf
 
 from kerasllm.errors import ConfigError
+from kerasllm.param_count import count_parameters
+from kerasllm.presets import load_preset
 from kerasllm.models import (BertClassifier, BertEncoder, BertMaskedLM, BertNSP,
                              BertPretrainer, BertSentenceOrder)
 
@@ -189,3 +191,4 @@ def test_from_preset_rejects_lstm_presets_and_bad_overrides():
 def test_bert_base_has_110m_parameters():
     params = BertEncoder.from_preset("bert_base").count_params()
     assert 109_000_000 <= params <= 110_000_000, params
+    assert params == count_parameters(load_preset("bert_base").model)
