@@ -32,8 +32,7 @@ def build_serving(run, max_seq_length=None, top_k=5):
 
         return LSTMServing(run.model, vocabulary, tokenizer.get("type", "word"),
                            lowercase=getattr(run.tokenizer, "lowercase", False),
-                           strip_accents=tokenizer.get("strip_accents", True),
-                           add_eos=getattr(run.tokenizer, "add_eos", False), top_k=top_k)
+                           strip_accents=tokenizer.get("strip_accents", True), top_k=top_k)
     return BertServing(run.model, task, vocabulary, _seq_length(run, max_seq_length),
                        lowercase=tokenizer.get("lowercase", True),
                        strip_accents=tokenizer.get("strip_accents", True), labels=run.labels,
