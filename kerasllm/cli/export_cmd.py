@@ -1,0 +1,29 @@
+"""``kerasllm export``: a run as a versioned SavedModel that stock TF Serving loads."""
+import click
+
+
+@click.command("export")
+@click.argument("run_dir", type=click.Path(file_okay=False))
+@click.option("--output", "output", required=True, type=click.Path(file_okay=False),
+              help="MODEL_BASE: the model's directory (TF Serving's model_base_path); the "
+                   "export goes to MODEL_BASE/<version>.")
+@click.option("--version", "version", default=None, type=click.IntRange(min=0),
+              help="Version number [default: one more than the newest in MODEL_BASE]. "
+                   "An existing version is never overwritten.")
+@click.option("--models-config", "models_config", default=None, type=click.Path(dir_okay=False),
+              help="TF Serving model_config_list file to add / update this model in.")
+@click.option("--max-seq-length", "max_seq_length", default=None, type=click.IntRange(min=4),
+              help="Tokens per text in the raw-text signatures [default: the run's seq_length].")
+@click.option("--name", "name", default=None,
+              help="Model name in --models-config and the warmup requests "
+                   "[default: MODEL_BASE's directory name].")
+def export(run_dir, output, version, models_config, max_seq_length, name):
+    """Export RUN_DIR for TensorFlow Serving (raw-text signatures, core TF ops only)."""
+    from kerasllm.export.exporter import export_run
+
+    path, version, name = export_run(run_dir, output, version=version,
+                                     models_config=models_config,
+                                     max_seq_length=max_seq_length, name=name)
+    click.echo(f"Exported {run_dir} as model '{name}' version {version}: {path}")
+    if models_config:
+        click.echo(f"Updated {models_config} (model '{name}' -> {path.parent.resolve()})")
