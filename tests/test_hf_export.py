@@ -8,7 +8,7 @@ torch = pytest.importorskip("torch", reason="HF parity tests need torch: pip ins
 transformers = pytest.importorskip(
     "transformers", reason="HF parity tests need transformers: pip install -e .[hf-test]")
 
-from hf_checkpoints import make_vocab, random_inputs, save_checkpoint, torch_outputs  # noqa: E402
+from hf_checkpoints import make_vocab, random_inputs, save_checkpoint  # noqa: E402
 from kerasllm.checkpoints import export_checkpoint, import_checkpoint  # noqa: E402
 from kerasllm.errors import KerasLLMError  # noqa: E402
 from kerasllm.runs import load_run, save_run  # noqa: E402
@@ -20,6 +20,7 @@ TINY = dict(vocabulary_size=200, num_layers=2, num_heads=2, hidden_dim=32, inter
             layer_norm_epsilon=1e-12)
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.slow  # torch + transformers + TF in one process: ~10-30 s per test
 
 
 def kerasllm_run(run_dir, task, labels=None):
@@ -28,6 +29,9 @@ def kerasllm_run(run_dir, task, labels=None):
 
     encoder = models.BertEncoder(**TINY)
     model = {"mlm+nsp": lambda: models.BertPretrainer(encoder),
+             "mlm": lambda: models.BertMaskedLM(encoder),
+             "nsp": lambda: models.BertNSP(encoder),
+             "encoder": lambda: encoder,
              "classify": lambda: models.BertClassifier(encoder, num_classes=len(labels))}[task]()
     config = {"job": "finetune" if labels else "pretrain", "task": task, "family": "bert",
               "preset": None, "model": TINY, "seq_length": 32, "text_pair": False,
@@ -36,7 +40,19 @@ def kerasllm_run(run_dir, task, labels=None):
     return load_run(run_dir)
 
 
-@pytest.mark.parametrize("task", ["mlm+nsp", "classify"])
+def keras_outputs(run, task, inputs):
+    """Our outputs under the names transformers uses for the same class."""
+    if task == "encoder":
+        return {"last_hidden_state": run.model(inputs)["sequence_output"]}
+    if task == "mlm+nsp":
+        out = run.model({**inputs, "mask_positions": POSITIONS})
+        return {"prediction_logits": out["mlm"], "seq_relationship_logits": out["nsp"]}
+    if task == "mlm":
+        return {"logits": run.model({**inputs, "mask_positions": POSITIONS})}
+    return {"logits": run.model(inputs)}  # nsp, classify
+
+
+@pytest.mark.parametrize("task", ["mlm+nsp", "mlm", "nsp", "classify", "encoder"])
 def test_kerasllm_run_round_trips_through_transformers(tmp_path, task):
     labels = ["neg", "pos", "neutral"] if task == "classify" else None
     run = kerasllm_run(tmp_path / "run", task, labels)
@@ -47,17 +63,20 @@ def test_kerasllm_run_round_trips_through_transformers(tmp_path, task):
         str(tmp_path / "hf"), output_loading_info=True)
     assert not any(info.values()), info  # no missing / unexpected / mismatched tensors
     inputs = random_inputs(vocab_size=TINY["vocabulary_size"], num_segments=2, length=10, seed=3)
-    ref = torch_outputs(hf_model.eval(), inputs)
+    with torch.no_grad():
+        ref = hf_model.eval()(input_ids=torch.tensor(inputs["token_ids"]).long(),
+                              token_type_ids=torch.tensor(inputs["segment_ids"]).long(),
+                              attention_mask=torch.tensor(inputs["padding_mask"]).long())
+    deltas = {}
+    for name, ours in keras_outputs(run, task, inputs).items():
+        theirs = ref[name].numpy()
+        if name in ("prediction_logits", "logits") and task in ("mlm", "mlm+nsp"):
+            theirs = np.take_along_axis(theirs, POSITIONS[:, :, None], axis=1)
+        deltas[name] = float(np.abs(np.asarray(ours) - theirs).max())
     if task == "classify":
         assert hf_model.config.id2label == dict(enumerate(labels))
-        delta = np.abs(np.asarray(run.model(inputs)) - ref["logits"]).max()
-    else:
-        ours = run.model({**inputs, "mask_positions": POSITIONS})
-        mlm_ref = np.take_along_axis(ref["prediction_logits"], POSITIONS[:, :, None], axis=1)
-        delta = max(np.abs(np.asarray(ours["mlm"]) - mlm_ref).max(),
-                    np.abs(np.asarray(ours["nsp"]) - ref["seq_relationship_logits"]).max())
-    print(f"export-hf {architecture} round trip max |delta|: {delta:.3g}")
-    assert delta <= ROUND_TRIP
+    print(f"export-hf {architecture} round trip max |delta|: {deltas}")
+    assert max(deltas.values()) <= ROUND_TRIP
 
 
 def test_import_export_import_is_lossless(tmp_path):
@@ -87,3 +106,24 @@ def test_export_refuses_lstm_run(tmp_path):
     save_run(tmp_path / "run", config, None, ["<unk>", "<eos>", "a"])
     with pytest.raises(KerasLLMError, match="needs a BERT run"):
         export_checkpoint(tmp_path / "run", tmp_path / "out")
+
+
+def test_cli_import_then_export(tmp_path):
+    from click.testing import CliRunner
+
+    from kerasllm.cli.main import cli
+
+    save_checkpoint(tmp_path / "hf", "BertForSequenceClassification", seed=6,
+                    labels=["a", "b"])
+    runner = CliRunner()
+    result = runner.invoke(cli, ["import-hf", str(tmp_path / "hf"), "--output",
+                                 str(tmp_path / "run")])
+    assert result.exit_code == 0, result.output
+    assert "as task classify: 3 layers, hidden 96, 6 heads, vocab 1000" in result.output
+    assert (tmp_path / "run" / "labels.txt").read_text() == "a\nb\n"
+    result = runner.invoke(cli, ["export-hf", str(tmp_path / "run"), "--output",
+                                 str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "BertForSequenceClassification" in result.output
+    assert json.loads((tmp_path / "out" / "config.json").read_text())["id2label"] == {
+        "0": "a", "1": "b"}

@@ -24,6 +24,7 @@ LABELS = ["business", "sport", "tech"]
 POSITIONS = np.array([[1, 4, 9], [2, 3, 7], [1, 2, 3]], dtype="int32")  # all on real tokens
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.slow  # torch + transformers + TF in one process: ~10-30 s per test
 
 
 def max_delta(a, b):

@@ -19,6 +19,7 @@ TEXTS = ["The cat sat on the mat.", "Paris is the capital of France.",
          "The team won the football match", "Bank shares fell"]
 
 torch.set_num_threads(1)
+pytestmark = pytest.mark.slow  # torch + transformers + TF in one process: ~10-30 s per test
 
 
 @pytest.fixture(scope="module")
