@@ -115,3 +115,9 @@ def test_masked_lm_head_gathers_positions_and_ties_embeddings():
     table.assign(table.numpy() * 2.0)
     assert not np.allclose(np.asarray(head(X, POSITIONS)), logits, atol=1e-3)
     assert "output_kernel" not in [w.name for w in head.weights]
+
+
+def test_embeddings_reject_sequences_longer_than_the_position_table():
+    layer = BertEmbeddings(V, H, max_sequence_length=4)
+    with pytest.raises(ValueError, match="length 6, longer than max_sequence_length=4"):
+        layer(TOKENS)

@@ -74,6 +74,11 @@ class BertEmbeddings(keras.layers.Layer):
         if segment_ids is None:
             segment_ids = ops.zeros_like(token_ids)
         length = ops.shape(token_ids)[1]
+        if isinstance(length, int) and length > self.max_sequence_length:
+            raise ValueError(
+                f"Received sequences of length {length}, longer than max_sequence_length="
+                f"{self.max_sequence_length}; truncate the inputs or build the model with a "
+                "larger max_sequence_length.")
         positions = ops.cast(self.position_embeddings[:length], self.compute_dtype)  # (T, H)
         x = self.token_embedding(token_ids) + self.segment_embedding(segment_ids)  # (B, T, H)
         x = self.layer_norm(x + positions[None, :, :])
