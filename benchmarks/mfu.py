@@ -51,7 +51,8 @@ def run(settings, context):
     rows, targets = [], []
     goal = 45.0 if peak["dtype"] == "bfloat16" else 60.0
     for size in settings.mfu_sizes:
-        result = measured(context, size, settings, contenders=[KERASLLM_FULL, KERASHUB_MLM])
+        contenders = [KERASLLM_FULL] + ([KERASHUB_MLM] if settings.mfu_with_kerashub else [])
+        result = measured(context, size, settings, contenders)
         for name, step in result["step_times"].items():
             flops = step_flops(result, name)
             achieved = step.inverse(flops)  # FLOP/s per run

@@ -26,6 +26,7 @@ class Settings:
     steps: int = 5
     mfu_sizes: Tuple[str, ...] = ("bert_mini", "bert_base")
     mfu_target_size: str = "bert_base"
+    mfu_with_kerashub: bool = True   # also report keras-hub's MFU
     matmul_sizes: Tuple[int, ...] = (1024, 2048, 4096)
     matmul_repeats: int = 5
     # 2: fine-tuning on BBC News titles
@@ -74,7 +75,8 @@ def tiny():
         bert_overrides={"vocabulary_size": 512, "max_sequence_length": 64},
         seq_length=32, num_masked=5, jit_options=(False,), warmup=1, probe_steps=1,
         repeats=2, steps=2, mfu_sizes=("bert_tiny",), mfu_target_size="bert_tiny",
-        matmul_sizes=(128, 256), matmul_repeats=2,
+        mfu_with_kerashub=False,
+        matmul_sizes=(256, 512), matmul_repeats=2,
         finetune_batch=8, finetune_steps=3, finetune_repeats=2, finetune_examples=64,
         finetune_vocab_size=400, pipeline_batches=5, lstm_presets=("lstm_small",),
         lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
