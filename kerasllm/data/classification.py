@@ -20,6 +20,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasllm.data.packing import pack_inputs, trim_to_longest
+from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.errors import DataError, location
 
 
@@ -116,13 +117,8 @@ def label_vocabulary(labels):
 
 
 def write_labels(names, path):
-    """Write labels.txt (one class name per line) atomically."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(f"{name}\n" for name in names)
-    os.replace(tmp, path)
-    return path
+    """Write labels.txt (line i = name of class i) atomically."""
+    return write_lines_atomically(path, names)
 
 
 def encode_labels(data, names):

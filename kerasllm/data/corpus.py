@@ -25,6 +25,7 @@ import os
 import zlib
 from typing import Iterator, List, Optional, Sequence, Union
 
+from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.errors import DataError, location
 
 Patterns = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
@@ -200,14 +201,14 @@ def read_documents(patterns: Patterns, stats: Optional[CorpusStats] = None,
     return list(iter_documents(patterns, stats, text_field))
 
 
+def bert_layout_lines(documents):
+    """Lines of documents in BERT layout: a line per sentence, a blank line between documents."""
+    for i, document in enumerate(documents):
+        if i:
+            yield ""
+        yield from document.lines
+
+
 def write_bert_corpus(documents, path):
-    """Write documents in BERT layout (a line per sentence, blank line between documents), atomically."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for i, document in enumerate(documents):
-            if i:
-                f.write("\n")
-            f.writelines(line + "\n" for line in document.lines)
-    os.replace(tmp, path)
-    return path
+    """Write documents in BERT layout, atomically; returns the path."""
+    return write_lines_atomically(path, bert_layout_lines(documents))

