@@ -1,5 +1,6 @@
 """Word-level LSTM language model (Zaremba et al. 2014): embed -> stacked LSTMs -> softmax."""
 import dataclasses
+import types
 
 import keras
 import tensorflow as tf
@@ -167,11 +168,13 @@ class LSTMLanguageModel(keras.Model):
         Returns:
             `np.ndarray` int32 of shape (B, T + max_new_tokens).
         """
-        if getattr(self, "_decode_fn", None) is None:
-            # One trace serves every prompt shape and sampling setting.
-            self._decode_fn = tf.function(
-                lambda *args: decode(self, *args), input_signature=_DECODE_SIGNATURE)
-        return generate_numpy(self._decode_fn, self.vocabulary_size, prompt_ids,
+        if getattr(self, "_decode_cache", None) is None:
+            # One trace serves every prompt shape and sampling setting. The
+            # namespace hides the tf.function from SavedModel export, which
+            # would otherwise trace it as a child of the model.
+            self._decode_cache = types.SimpleNamespace(fn=tf.function(
+                lambda *args: decode(self, *args), input_signature=_DECODE_SIGNATURE))
+        return generate_numpy(self._decode_cache.fn, self.vocabulary_size, prompt_ids,
                               max_new_tokens, temperature, top_k, top_p, seed)
 
     def compile(self, optimizer="adam", loss="auto", **kwargs):
