@@ -31,6 +31,7 @@ def _packer(seq_length, cls_id, sep_id, pad_id):
         pad_value=pad_id, truncate="round_robin")
 
 
+@tf.autograph.experimental.do_not_convert  # plain TF ops, no tensor-dependent Python control flow: skip slow autograph
 def pack_inputs(tokenizer, a_ids, b_ids=None, seq_length=128):
     """Build encoder inputs from token ids (no special tokens yet).
 
@@ -61,6 +62,7 @@ def pack_inputs(tokenizer, a_ids, b_ids=None, seq_length=128):
     }
 
 
+@tf.autograph.experimental.do_not_convert
 def trim_to_longest(inputs):
     """Dynamic padding: cut a packed batch's columns to its longest real row."""
     longest = tf.reduce_max(tf.reduce_sum(inputs["padding_mask"], axis=1))

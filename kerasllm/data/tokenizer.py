@@ -70,6 +70,7 @@ def read_vocabulary(vocab_file, required=SPECIAL_TOKENS):
     return tokens
 
 
+@tf.autograph.experimental.do_not_convert  # plain TF ops, no tensor-dependent Python control flow: skip slow autograph
 def normalize(text, lowercase=True, strip_accents=True):
     """HF ``BertNormalizer`` on a string tensor of any shape (elementwise)."""
     text = tf.strings.regex_replace(text, _TAB_NEWLINE, " ")
@@ -84,6 +85,7 @@ def normalize(text, lowercase=True, strip_accents=True):
     return text
 
 
+@tf.autograph.experimental.do_not_convert  # plain TF ops, no tensor-dependent Python control flow: skip slow autograph
 def split_words(text, lowercase=True, strip_accents=True, special_pattern=None):
     """(B,) strings -> (B, None) words, as HF ``BertNormalizer`` + ``BertPreTokenizer``.
 
@@ -146,6 +148,7 @@ class WordPieceTokenizer(TokenVocabulary):
             max_bytes_per_word=4 * MAX_CHARS_PER_WORD,  # the 100-character cap is applied in split_words
             token_out_type=tf.int32, no_pretokenization=True)
 
+    @tf.autograph.experimental.do_not_convert
     def tokenize(self, text):
         """Strings -> token ids.
 

@@ -89,6 +89,7 @@ class WordTokenizer(TokenVocabulary):
             tf.lookup.KeyValueTensorInitializer(self._vocab_tensor, tf.range(len(tokens), dtype=tf.int32)),
             default_value=self.unk_id)
 
+    @tf.autograph.experimental.do_not_convert  # plain TF ops: skip slow autograph in tf.data
     def tokenize(self, text):
         """Strings -> ids: tf.RaggedTensor int32 (B, None) for a batch, 1-D tf.Tensor for one string."""
         text = tf.convert_to_tensor(text, dtype=tf.string)
