@@ -1,0 +1,110 @@
+"""Set up a job's RUN_DIR: refuse a different config, honour --overwrite, seed, determinism.
+
+Re-running the same command on an existing RUN_DIR resumes it; a RUN_DIR
+holding a run with a different config is refused (one line naming the first
+differing key) unless ``--overwrite``.
+"""
+import dataclasses
+import shutil
+import tempfile
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+import yaml
+
+from kerasllm import runs
+from kerasllm.config import read_yaml
+from kerasllm.errors import KerasLLMError
+from kerasllm.training.strategy import is_chief
+
+# Options that do not change what is trained, so they may differ on resume.
+NOT_COMPARED = ("output", "overwrite", "config", "profile_steps")
+
+
+@dataclasses.dataclass
+class RunContext:
+    """Where a job reads and writes: ``path`` is RUN_DIR, ``write_path`` is
+    RUN_DIR on the chief and a scratch directory on other workers."""
+    path: Path
+    write_path: Path
+    chief: bool
+    checkpoint_every: int
+    profile_steps: object = None
+
+    @property
+    def log_dir(self):
+        return self.write_path / "logs"
+
+
+def _first_difference(old, new, prefix=""):
+    for key in sorted(set(old) | set(new)):
+        if prefix == "" and key in NOT_COMPARED:
+            continue
+        a, b = old.get(key), new.get(key)
+        if isinstance(a, dict) and isinstance(b, dict):
+            found = _first_difference(a, b, f"{prefix}{key}.")
+            if found:
+                return found
+        elif a != b:
+            return f"{prefix}{key}", a, b
+    return None
+
+
+def _normalise(config):
+    """Round-trip through YAML so tuples, numpy scalars and paths compare equal."""
+    return yaml.safe_load(yaml.safe_dump(runs._plain(config)))
+
+
+def _looks_like_run(path):
+    return any((path / name).exists() for name in
+               (runs.CONFIG_FILE, "checkpoints", "logs", runs.MODEL_FILE))
+
+
+def prepare_run_dir(output, config, overwrite=False):
+    """Check / create RUN_DIR for ``config``; return True when resuming an existing run."""
+    path = Path(output)
+    config = _normalise(config)
+    if path.exists() and not path.is_dir():
+        raise KerasLLMError(f"--output {path}: exists and is not a directory; choose another path.")
+    occupied = path.is_dir() and any(path.iterdir())
+    if occupied and overwrite:
+        if not _looks_like_run(path):
+            raise KerasLLMError(
+                f"--output {path}: not empty and not a kerasllm run; refusing to delete it "
+                f"even with --overwrite - choose an empty or new directory.")
+        shutil.rmtree(path)
+        occupied = False
+    if occupied:
+        config_path = path / runs.CONFIG_FILE
+        if not config_path.is_file():
+            raise KerasLLMError(
+                f"--output {path}: not empty and holds no {runs.CONFIG_FILE}; choose a new "
+                f"directory (or pass --overwrite if it is an interrupted kerasllm run).")
+        diff = _first_difference(read_yaml(config_path), config)
+        if diff:
+            key, old, new = diff
+            raise KerasLLMError(
+                f"--output {path} holds a run with a different config (key '{key}': "
+                f"{old!r} there, {new!r} now); pass --overwrite or choose another --output.")
+    path.mkdir(parents=True, exist_ok=True)
+    runs.write_config(path, config)
+    return occupied
+
+
+def setup_run(options, config, strategy):
+    """Prepare RUN_DIR (on the chief) and seed everything; returns a RunContext."""
+    keras.utils.set_random_seed(options["seed"])
+    if options.get("deterministic", True):
+        tf.config.experimental.enable_op_determinism()
+    path = Path(options["output"])
+    chief = is_chief()
+    if chief:
+        prepare_run_dir(path, config, options.get("overwrite", False))
+        write_path = path
+    else:
+        # Other workers must write somewhere, but never into the chief's RUN_DIR.
+        write_path = Path(tempfile.mkdtemp(prefix="kerasllm-worker-"))
+    return RunContext(path=path, write_path=write_path, chief=chief,
+                      checkpoint_every=options["checkpoint_every"],
+                      profile_steps=options.get("profile_steps"))

@@ -1,0 +1,141 @@
+"""The one ``model.fit`` loop every job uses: checkpoints, resume, TensorBoard, summary.
+
+A job hands over a compiled model and a ``TrainPlan``; ``fit`` resumes from
+RUN_DIR/checkpoints when there is a checkpoint, runs ``model.fit`` on the
+``tf.data`` input, stops cleanly on a NaN loss, saves model.keras and writes
+RUN_DIR/metrics.json with a one-line summary.
+
+Resuming mid-epoch: the input pipeline is deterministic, so the trainer asks
+the plan for the batch stream positioned ``step`` batches in and runs the
+rest of the interrupted epoch as its own short ``fit`` call before the
+remaining whole epochs.
+"""
+import dataclasses
+import time
+from typing import Callable, Optional
+
+import click
+import tensorflow as tf
+
+from kerasllm import runs
+from kerasllm.errors import KerasLLMError
+from kerasllm.training import callbacks as cbs
+from kerasllm.training.checkpoint import ResumableCheckpoint
+
+
+@dataclasses.dataclass
+class TrainPlan:
+    """What to train on and for how long.
+
+    Attributes:
+        batches: ``skip -> tf.data.Dataset`` of global batches that repeats
+            forever in a fixed order, starting ``skip`` batches in.
+        steps_per_epoch: optimizer steps per epoch.
+        epochs: number of epochs.
+        eval_data: finite ``tf.data.Dataset`` evaluated after every epoch, or None.
+        tokens_per_step: tokens in one global batch (for tokens/s).
+        stateful: reset the model's recurrent state each epoch (LSTM LM).
+        perplexity: also report exp(loss).
+    """
+    batches: Callable
+    steps_per_epoch: int
+    epochs: int
+    eval_data: Optional[tf.data.Dataset] = None
+    tokens_per_step: int = 0
+    stateful: bool = False
+    perplexity: bool = False
+
+    @property
+    def total_steps(self):
+        return self.steps_per_epoch * self.epochs
+
+
+def _shard_by_data(dataset):
+    """Split each global batch across workers instead of sharding by files."""
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    return dataset.with_options(options)
+
+
+def _callbacks(ctx, plan, ckpt, hparams, resume_batch):
+    extra = []
+    if plan.stateful:
+        extra.append(cbs.ResetStates(skip_first=resume_batch > 0))
+    if plan.perplexity:
+        extra.append(cbs.Perplexity())
+    return [ckpt, *extra,
+            cbs.StepLogger(ctx.log_dir, plan.tokens_per_step, hparams,
+                           every=min(10, ctx.checkpoint_every)),
+            cbs.tensorboard(ctx.log_dir, ctx.profile_steps)]
+
+
+def fit(model, plan, ctx, hparams=None, verbose="auto"):
+    """Train ``model`` (compiled inside the strategy scope) per ``plan``; return the metrics."""
+    ckpt = ResumableCheckpoint(read_dir=ctx.path / "checkpoints",
+                               write_dir=ctx.write_path / "checkpoints",
+                               every=ctx.checkpoint_every,
+                               steps_per_epoch=plan.steps_per_epoch)
+    start = min(ckpt.resumed_step, plan.total_steps)
+    if start:
+        click.echo(f"resumed from step {start}")
+        _build_metrics(model, plan)
+    epoch, batch = divmod(start, plan.steps_per_epoch)
+    callbacks = _callbacks(ctx, plan, ckpt, hparams, batch)
+    common = dict(callbacks=callbacks, validation_data=plan.eval_data, verbose=verbose)
+    logs = {}
+    began = time.perf_counter()
+    if batch:  # finish the interrupted epoch first
+        history = model.fit(_shard_by_data(plan.batches(start)), epochs=epoch + 1,
+                            initial_epoch=epoch, steps_per_epoch=plan.steps_per_epoch - batch,
+                            **common)
+        logs = _last(history)
+        epoch += 1
+    if ckpt.stopped_on_nan is None:
+        history = model.fit(_shard_by_data(plan.batches(epoch * plan.steps_per_epoch)),
+                            epochs=plan.epochs, initial_epoch=epoch,
+                            steps_per_epoch=plan.steps_per_epoch, **common)
+        logs = _last(history) or logs
+    elapsed = time.perf_counter() - began
+    step = int(model.optimizer.iterations.numpy())
+    if ckpt.stopped_on_nan is not None:
+        raise KerasLLMError(
+            f"loss became NaN at step {ckpt.stopped_on_nan}; training stopped. The last good "
+            f"checkpoint (step {ckpt.last_saved_step}) is kept in {ctx.path / 'checkpoints'}; "
+            f"lower --learning-rate or use --precision float32, then re-run with --overwrite.")
+    return _summarise(model, plan, ctx, logs, step, start, elapsed)
+
+
+def _build_metrics(model, plan):
+    """Create the compiled metrics' variables now so a checkpoint can restore them.
+
+    Without a distribution strategy Keras creates them lazily inside the first
+    train step, too late to restore the interrupted epoch's running averages;
+    ``_symbolic_build`` is what ``fit`` itself calls under a strategy.
+    """
+    batch = next(iter(plan.batches(0).take(1)))
+    with model.distribute_strategy.scope():
+        model._symbolic_build(data_batch=batch)
+
+
+def _last(history):
+    return {k: float(v[-1]) for k, v in history.history.items() if v}
+
+
+def _summarise(model, plan, ctx, logs, step, start, elapsed):
+    trained = step - start
+    metrics = {
+        "step": step,
+        "epochs": plan.epochs,
+        "resumed_from_step": start,
+        "time_s": round(elapsed, 3),
+        "steps_per_second": trained / elapsed if elapsed > 0 else 0.0,
+        "tokens_per_second": trained * plan.tokens_per_step / elapsed if elapsed > 0 else 0.0,
+        **logs,
+    }
+    if ctx.chief:
+        runs.save_model(ctx.path, model)
+        runs.write_metrics(ctx.path, metrics)
+    shown = ", ".join(f"{k} {v:.4g}" for k, v in logs.items())
+    click.echo(f"done: step {step} in {elapsed:.1f} s, "
+               f"{metrics['tokens_per_second']:.0f} tokens/s; {shown}")
+    return metrics
