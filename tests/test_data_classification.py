@@ -31,6 +31,9 @@ def test_csv_tsv_jsonl_read_the_same(tmp_path):
         data = read_classification_file(path)
         assert (data.texts, data.labels, data.pairs) == (["good, very good", "bad film"], ["pos", "neg"], None)
     assert read_classification_file(csv_file).lines == [2, 3]
+    bom = tmp_path / "excel.csv"
+    bom.write_bytes("text,label\nbad film,neg\n".encode("utf-8-sig"))
+    assert read_classification_file(str(bom)).texts == ["bad film"]
 
 
 def test_batches_exact_values_pairs_and_labels(tmp_path, tok):

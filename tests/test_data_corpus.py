@@ -35,6 +35,12 @@ def test_jsonl_and_gzip_round_trip(tmp_path):
     assert [d.lines for d in read_documents(str(tmp_path))] == [d.lines for d in docs]  # a directory
 
 
+def test_byte_order_mark_is_ignored(tmp_path):
+    j = _write(tmp_path / "bom.jsonl", "\ufeff" + json.dumps({"text": "Hi."}) + "\n")
+    t = _write(tmp_path / "bom.txt", "\ufeffHi.\n")
+    assert [d.lines for d in read_documents([str(j), str(t)])] == [["Hi."], ["Hi."]]
+
+
 def test_custom_text_field_and_missing_field_error(tmp_path):
     f = _write(tmp_path / "d.jsonl", json.dumps({"body": "Custom field."}) + "\n" + json.dumps({"x": 1}) + "\n")
     with pytest.raises(DataError, match=r"d\.jsonl:2: missing field 'body'"):

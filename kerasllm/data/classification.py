@@ -39,7 +39,7 @@ class ClassificationData:
 
 
 def _csv_rows(path, delimiter):
-    with open(path, encoding="utf-8", newline="") as f:
+    with open(path, encoding="utf-8-sig", newline="") as f:  # -sig: Excel writes a BOM
         reader = csv.reader(f, delimiter=delimiter)
         header = next(reader, None)
         if header is None:
@@ -56,7 +56,7 @@ def _csv_rows(path, delimiter):
 
 
 def _jsonl_rows(path):
-    with open(path, encoding="utf-8") as f:
+    with open(path, encoding="utf-8-sig") as f:
         for number, raw in enumerate(f, start=1):
             if not raw.strip():
                 continue
@@ -91,7 +91,7 @@ def read_classification_file(path, text_column="text", pair_column=None, label_c
         for number, row, columns in _rows(path):
             for column in wanted:
                 if row.get(column) is None:
-                    raise DataError(f"{location(path, number, column)}: missing column; found columns "
+                    raise DataError(f"{location(path, number, column)}: missing column (or null); found columns "
                                     f"{', '.join(map(str, columns))}. Name the right one with the column options.")
             label = row.get(label_column)
             if require_labels and str(label).strip() == "":

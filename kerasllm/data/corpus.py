@@ -123,6 +123,8 @@ def _read_lines(path, stats):
                 except UnicodeDecodeError:
                     text = raw.decode("utf-8", errors="replace")
                     stats.invalid_utf8.add(location(path, number))
+                if number == 1:
+                    text = text.lstrip("\ufeff")  # a byte-order mark is not text
                 yield number, text.rstrip("\r\n")
     except (OSError, EOFError, zlib.error) as err:
         raise DataError(f"{path}: cannot read corpus file ({err}). "
