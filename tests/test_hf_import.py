@@ -199,3 +199,42 @@ def test_corrupted_checkpoint_lists_every_problem(imported, tmp_path):
     assert "unexpected cls.extra_head.weight" in message
     assert "unexpected encoder.layer.1.attention.self.key.bias_typo" in message
     assert not (tmp_path / "run").exists()  # nothing written on failure
+
+
+def test_sharded_safetensors_import_identically(imported, tmp_path):
+    """``model.safetensors.index.json`` + shards, as save_pretrained writes for big models."""
+    import shutil
+
+    from safetensors.numpy import load_file, save_file
+
+    model, run = imported["classifier"]
+    src = tmp_path / "sharded"
+    model.save_pretrained(str(src))
+    (src / "vocab.txt").write_text((run.path / "vocab.txt").read_text())
+    tensors = load_file(str(src / "model.safetensors"))
+    (src / "model.safetensors").unlink()
+    names = sorted(tensors)
+    shards = {"model-00001-of-00002.safetensors": names[::2],
+              "model-00002-of-00002.safetensors": names[1::2]}
+    for shard, keys in shards.items():
+        save_file({k: tensors[k] for k in keys}, str(src / shard))
+    index = {"weight_map": {k: shard for shard, keys in shards.items() for k in keys}}
+    (src / "model.safetensors.index.json").write_text(json.dumps(index))
+    import_checkpoint(src, tmp_path / "run")
+    inputs = random_inputs(seed=13)
+    assert max_delta(load_run(tmp_path / "run").model(inputs), run.model(inputs)) == 0.0
+    shutil.rmtree(src)
+
+
+def test_existing_output_is_not_overwritten_without_flag(imported, tmp_path):
+    _, run = imported["classifier"]
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "notes.txt").write_text("mine")
+    with pytest.raises(DataError, match="not empty; pass --overwrite"):
+        import_checkpoint(run.config["source"], out)
+    with pytest.raises(DataError, match="not a kerasllm run"):
+        import_checkpoint(run.config["source"], out, overwrite=True)
+    assert (out / "notes.txt").read_text() == "mine"
+    config = import_checkpoint(run.config["source"], run.path, overwrite=True)  # a run: replaced
+    assert config["task"] == "classify" and (run.path / "model.keras").is_file()

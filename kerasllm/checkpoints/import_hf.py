@@ -94,10 +94,32 @@ def match_weights(entries, weights, optional=()):
     return pairs, problems
 
 
-def import_checkpoint(checkpoint_dir, run_dir, seq_length=None):
-    """Convert ``checkpoint_dir`` into a RUN_DIR; return the saved config dict."""
+def _check_output(run_dir, overwrite):
+    """Refuse to write over anything but an empty directory or (with overwrite) a run."""
+    from kerasllm.runs import CONFIG_FILE
+
+    out = Path(run_dir)
+    if out.exists() and not out.is_dir():
+        raise DataError(f"--output {out}: exists and is not a directory; choose another path.")
+    if out.is_dir() and any(out.iterdir()):
+        if not overwrite:
+            raise DataError(f"--output {out}: not empty; pass --overwrite to replace the run "
+                            f"there or choose a new directory.")
+        if not (out / CONFIG_FILE).is_file():
+            raise DataError(f"--output {out}: not empty and not a kerasllm run; refusing to "
+                            f"replace it even with --overwrite - choose a new directory.")
+
+
+def import_checkpoint(checkpoint_dir, run_dir, seq_length=None, overwrite=False):
+    """Convert ``checkpoint_dir`` into a RUN_DIR; return the saved config dict.
+
+    Nothing is written until the whole checkpoint has been read and checked.
+    """
+    import shutil
+
     from kerasllm.runs import save_run
 
+    _check_output(run_dir, overwrite)
     root = Path(checkpoint_dir)
     if not root.is_dir():
         raise DataError(f"{root}: checkpoint directory not found; pass a local directory "
@@ -136,5 +158,7 @@ def import_checkpoint(checkpoint_dir, run_dir, seq_length=None):
         "hf_architecture": (hf.get("architectures") or [None])[0],
         "hf_pooler": has_pooler,
     }
+    if Path(run_dir).is_dir():
+        shutil.rmtree(run_dir)  # checked above: empty, or a run that --overwrite replaces
     save_run(run_dir, config, model, tokens, labels=labels)
     return config

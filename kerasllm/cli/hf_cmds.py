@@ -9,7 +9,8 @@ import click
 @click.option("--seq-length", type=int, default=None,
               help="Sequence length the run uses at inference "
                    "[default: min(max_position_embeddings, 512)].")
-def import_hf(checkpoint_dir, run_dir, seq_length):
+@click.option("--overwrite", is_flag=True, help="Replace an existing run in --output.")
+def import_hf(checkpoint_dir, run_dir, seq_length, overwrite):
     """Import a local Hugging Face BERT checkpoint (no download) as a RUN_DIR.
 
     CHECKPOINT_DIR holds config.json, model.safetensors (or pytorch_model.bin
@@ -17,7 +18,8 @@ def import_hf(checkpoint_dir, run_dir, seq_length):
     """
     from kerasllm.checkpoints import import_checkpoint
 
-    config = import_checkpoint(checkpoint_dir, run_dir, seq_length=seq_length)
+    config = import_checkpoint(checkpoint_dir, run_dir, seq_length=seq_length,
+                               overwrite=overwrite)
     m = config["model"]
     click.echo(f"Imported {config['hf_architecture'] or 'BERT'} as task {config['task']}: "
                f"{m.num_layers} layers, hidden {m.hidden_dim}, {m.num_heads} heads, "
