@@ -69,8 +69,11 @@ def _callbacks(ctx, plan, ckpt, hparams, resume_batch):
             cbs.tensorboard(ctx.log_dir, ctx.profile_steps)]
 
 
-def fit(model, plan, ctx, hparams=None, verbose="auto"):
-    """Train ``model`` (compiled inside the strategy scope) per ``plan``; return the metrics."""
+def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
+    """Train ``model`` (compiled inside the strategy scope) per ``plan``; return the metrics.
+
+    ``export(model) -> model`` picks what is saved as model.keras (default: ``model``).
+    """
     ckpt = ResumableCheckpoint(read_dir=ctx.path / "checkpoints",
                                write_dir=ctx.write_path / "checkpoints",
                                every=ctx.checkpoint_every,
@@ -81,7 +84,8 @@ def fit(model, plan, ctx, hparams=None, verbose="auto"):
         _build_metrics(model, plan)
     epoch, batch = divmod(start, plan.steps_per_epoch)
     callbacks = _callbacks(ctx, plan, ckpt, hparams, batch)
-    common = dict(callbacks=callbacks, validation_data=plan.eval_data, verbose=verbose)
+    common = dict(callbacks=callbacks, validation_data=plan.eval_data, verbose=verbose,
+                  shuffle=False)  # order comes from the plan's seeded stream
     logs = {}
     began = time.perf_counter()
     if batch:  # finish the interrupted epoch first
@@ -102,7 +106,9 @@ def fit(model, plan, ctx, hparams=None, verbose="auto"):
             f"loss became NaN at step {ckpt.stopped_on_nan}; training stopped. The last good "
             f"checkpoint (step {ckpt.last_saved_step}) is kept in {ctx.path / 'checkpoints'}; "
             f"lower --learning-rate or use --precision float32, then re-run with --overwrite.")
-    return _summarise(model, plan, ctx, logs, step, start, elapsed)
+    if ctx.chief:
+        runs.save_model(ctx.path, export(model) if export else model)
+    return _summarise(plan, ctx, logs, step, start, elapsed)
 
 
 def _build_metrics(model, plan):
@@ -121,7 +127,7 @@ def _last(history):
     return {k: float(v[-1]) for k, v in history.history.items() if v}
 
 
-def _summarise(model, plan, ctx, logs, step, start, elapsed):
+def _summarise(plan, ctx, logs, step, start, elapsed):
     trained = step - start
     metrics = {
         "step": step,
@@ -133,7 +139,6 @@ def _summarise(model, plan, ctx, logs, step, start, elapsed):
         **logs,
     }
     if ctx.chief:
-        runs.save_model(ctx.path, model)
         runs.write_metrics(ctx.path, metrics)
     shown = ", ".join(f"{k} {v:.4g}" for k, v in logs.items())
     click.echo(f"done: step {step} in {elapsed:.1f} s, "

@@ -1,0 +1,187 @@
+"""``kerasllm pretrain | finetune | train-lm``: the training jobs as click commands.
+
+``--config FILE`` (YAML) sets any option by its name (``learning_rate`` or
+``learning-rate``); flags given on the command line override it. The same
+command objects back ``scripts/pretrain.py`` etc., so there is one
+implementation with two entry points.
+"""
+import functools
+
+import click
+
+from kerasllm.errors import KerasLLMError
+
+PRECISIONS = click.Choice(["float32", "mixed_float16", "mixed_bfloat16"])
+
+
+def _load_config(ctx, param, value):
+    """Eager --config callback: the YAML becomes click's default_map, so flags win."""
+    if not value:
+        return value
+    from kerasllm.config import read_yaml
+    from kerasllm.errors import location
+
+    try:
+        data = read_yaml(value)
+    except KerasLLMError as err:
+        raise click.ClickException(str(err)) from None
+    names = {p.name: p for p in ctx.command.params if p.name != "config"}
+    defaults = {}
+    for key, item in data.items():
+        name = str(key).replace("-", "_")
+        if name not in names:
+            raise click.ClickException(
+                f"{location(value, key=key)}: unknown option; expected one of: "
+                f"{', '.join(sorted(names))}.")
+        if names[name].multiple and isinstance(item, str):
+            item = [item]
+        defaults[name] = item
+    ctx.default_map = {**(ctx.default_map or {}), **defaults}
+    return value
+
+
+def _common(func):
+    """Options every training command shares (applied bottom-up)."""
+    options = [
+        click.option("--output", required=True, type=click.Path(file_okay=False),
+                     help="RUN_DIR to write (re-run the same command to resume it)."),
+        click.option("--steps", type=click.IntRange(min=1), default=None,
+                     help="Train this many steps (overrides --epochs)."),
+        click.option("--batch-size", type=click.IntRange(min=1), default=None,
+                     help="Per-replica batch; global batch = this x replicas "
+                          "[default: preset recipe / 32]."),
+        click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
+                     default=None, help="Peak learning rate [default: preset recipe]."),
+        click.option("--precision", type=PRECISIONS, default="float32", show_default=True),
+        click.option("--jit/--no-jit", default=False, show_default=True,
+                     help="XLA-compile the train step."),
+        click.option("--replicas", type=click.IntRange(min=1), default=None,
+                     help="Data-parallel replicas (GPUs, or logical CPU devices on a "
+                          "CPU-only machine) [default: all GPUs]."),
+        click.option("--checkpoint-every", type=click.IntRange(min=1), default=100,
+                     show_default=True, help="Steps between crash-safe checkpoints."),
+        click.option("--profile-steps", default=None,
+                     help="Profile steps 'START,STOP' into RUN_DIR/logs."),
+        click.option("--seed", type=int, default=1337, show_default=True),
+        click.option("--deterministic/--no-deterministic", default=True, show_default=True,
+                     help="Deterministic TensorFlow ops (exact resume)."),
+        click.option("--overwrite", is_flag=True, default=False,
+                     help="Delete an existing RUN_DIR and start afresh."),
+        click.option("--config", type=click.Path(dir_okay=False), is_eager=True,
+                     expose_value=True, callback=_load_config,
+                     help="YAML file setting any of these options; flags override it."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _run(command):
+    """Drop --config (already merged) and turn KerasLLMError into one `Error:` line,
+    also when the command runs outside the kerasllm group (scripts/)."""
+    @functools.wraps(command)
+    def wrapper(**options):
+        options.pop("config", None)
+        try:
+            command(**options)
+        except KerasLLMError as err:
+            raise click.ClickException(str(err)) from None
+    return wrapper
+
+
+@click.command("pretrain")
+@click.option("--preset", default="bert_mini", show_default=True,
+              help="BERT preset name or YAML path.")
+@click.option("--task", type=click.Choice(["mlm", "nsp", "mlm+nsp", "sop"]), default="mlm+nsp",
+              show_default=True)
+@click.option("--corpus", multiple=True, help="Corpus glob(s) (streamed, new masks every epoch).")
+@click.option("--examples", type=click.Path(), default=None,
+              help="Directory of TFRecords from `kerasllm data pretrain`.")
+@click.option("--vocab", type=click.Path(dir_okay=False), default=None,
+              help="vocab.txt [default: learned from --corpus].")
+@click.option("--vocab-size", type=click.IntRange(min=10), default=8000, show_default=True,
+              help="Size of a vocabulary learned from --corpus.")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="Passes over the data [default: 1].")
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None,
+              help="Linear warmup steps [default: preset recipe].")
+@click.option("--seq-length", type=click.IntRange(min=8), default=128, show_default=True)
+@click.option("--max-predictions", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Masked positions per sequence.")
+@click.option("--masked-lm-prob", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.15, show_default=True)
+@_common
+@_run
+def pretrain(**options):
+    """Pretrain a BERT (MLM, NSP, MLM+NSP or SOP) into RUN_DIR."""
+    from kerasllm.training.pretrain import pretrain as job
+
+    job(**options)
+
+
+@click.command("finetune")
+@click.option("--init", required=True,
+              help="RUN_DIR to start from (pretrain / import-hf run), or 'none'.")
+@click.option("--train", required=True, type=click.Path(dir_okay=False),
+              help="Labelled CSV / TSV / JSONL.")
+@click.option("--eval", "eval", type=click.Path(dir_okay=False), default=None,
+              help="Held-out labelled file, evaluated after every epoch.")
+@click.option("--preset", default="bert_mini", show_default=True,
+              help="Architecture when --init none.")
+@click.option("--vocab", type=click.Path(dir_okay=False), default=None,
+              help="vocab.txt when --init none [default: learned from --train].")
+@click.option("--vocab-size", type=click.IntRange(min=10), default=8000, show_default=True)
+@click.option("--text-column", default="text", show_default=True)
+@click.option("--pair-column", default=None, help="Second text column (sentence pairs).")
+@click.option("--label-column", default="label", show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--warmup-steps", type=click.IntRange(min=0), default=None,
+              help="[default: 10% of the training steps].")
+@click.option("--seq-length", type=click.IntRange(min=8), default=128, show_default=True)
+@click.option("--weight-decay", type=click.FloatRange(min=0), default=0.01, show_default=True)
+@click.option("--clipnorm", type=click.FloatRange(min=0, min_open=True), default=1.0,
+              show_default=True)
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1,
+              show_default=True, help="Classification-head dropout.")
+@_common
+@_run
+def finetune(**options):
+    """Fine-tune a BERT text classifier into RUN_DIR."""
+    from kerasllm.training.finetune import finetune as job
+
+    options["batch_size"] = options["batch_size"] or 32
+    options["learning_rate"] = options["learning_rate"] or 5e-5
+    job(**options)
+
+
+@click.command("train-lm")
+@click.option("--preset", default="lstm_small", show_default=True,
+              help="LSTM preset (carries the Zaremba et al. recipe).")
+@click.option("--corpus", multiple=True, required=True, help="Training text glob(s).")
+@click.option("--eval", "eval", multiple=True, help="Held-out text; perplexity every epoch.")
+@click.option("--tokenizer", type=click.Choice(["word", "wordpiece"]), default="word",
+              show_default=True)
+@click.option("--vocab-size", type=click.IntRange(min=10), default=10000, show_default=True)
+@click.option("--vocab", type=click.Path(dir_okay=False), default=None,
+              help="Existing vocabulary [default: learned from --corpus].")
+@click.option("--epochs", type=click.IntRange(min=1), default=None,
+              help="[default: preset recipe].")
+@click.option("--seq-length", type=click.IntRange(min=1), default=None,
+              help="Truncated-BPTT window [default: preset recipe].")
+@click.option("--optimizer", type=click.Choice(["sgd", "adam"]), default=None,
+              help="[default: preset recipe].")
+@click.option("--lr-decay", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Per-epoch decay factor [default: preset recipe].")
+@click.option("--decay-start-epoch", type=click.IntRange(min=0), default=None,
+              help="Epochs at the full rate [default: preset recipe].")
+@click.option("--clipnorm", type=click.FloatRange(min=0, min_open=True), default=None,
+              help="Global-norm clip [default: preset recipe].")
+@click.option("--stateful/--no-stateful", default=True, show_default=True,
+              help="Carry LSTM state across windows (truncated BPTT).")
+@_common
+@_run
+def train_lm(**options):
+    """Train an LSTM language model into RUN_DIR."""
+    from kerasllm.training.train_lm import train_lm as job
+
+    job(**options)

@@ -1,0 +1,76 @@
+"""What every training job shares: strategy, precision, RUN_DIR, compile, fit.
+
+A job module (pretrain / finetune / train_lm) supplies ``prepare(options,
+strategy)`` returning a ``JobSpec``: the resolved config, the vocabulary and
+labels to save, and ``build()`` which returns the model, compile arguments
+and the ``TrainPlan``. ``run_job`` does the rest in the required order:
+strategy first (it must exist before TensorFlow initialises its devices),
+then the dtype policy, the RUN_DIR, and model + optimizer inside
+``strategy.scope()``.
+"""
+import dataclasses
+from typing import Callable, Optional
+
+from kerasllm import runs
+from kerasllm.training import callbacks, precision, trainer
+from kerasllm.training.run_setup import setup_run
+from kerasllm.training.strategy import make_strategy
+
+# Options every job accepts (the CLI adds them to each command).
+COMMON_DEFAULTS = {
+    "seed": 1337, "replicas": None, "precision": "float32", "jit": False,
+    "checkpoint_every": 100, "profile_steps": None, "overwrite": False, "deterministic": True,
+}
+
+
+@dataclasses.dataclass
+class JobSpec:
+    """A job ready to train.
+
+    Attributes:
+        config: resolved config for RUN_DIR/config.yaml.
+        vocab: tokens for vocab.txt.
+        build: ``() -> (model, compile_kwargs, TrainPlan)``; called inside
+            ``strategy.scope()``. ``compile_kwargs`` must include the optimizer.
+        labels: class names for labels.txt, or None.
+        export: ``model -> model`` saved as model.keras, or None.
+    """
+    config: dict
+    vocab: list
+    build: Callable
+    labels: Optional[list] = None
+    export: Optional[Callable] = None
+
+
+def job_config(job, task, family, preset, model, tokenizer, seq_length, options, text_pair=False):
+    """The RUN_DIR/config.yaml mapping: the contract keys, then every option used."""
+    return {"job": job, "task": task, "family": family, "preset": preset,
+            "model": runs._plain(model), "tokenizer": tokenizer, "seq_length": int(seq_length),
+            "text_pair": bool(text_pair),
+            **{k: v for k, v in options.items() if k not in ("overwrite", "output", "config")}}
+
+
+def run_job(prepare, options):
+    """Run a job end to end; returns the metrics dict (also in RUN_DIR/metrics.json)."""
+    options = {**COMMON_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    strategy = make_strategy(options["replicas"])
+    precision.set_precision(options["precision"])
+    spec = prepare(options, strategy)
+    ctx = setup_run(options, spec.config, strategy)
+    if ctx.chief:
+        runs.write_lines(ctx.path / runs.VOCAB_FILE, spec.vocab)
+        if spec.labels is not None:
+            runs.write_lines(ctx.path / runs.LABELS_FILE, spec.labels)
+    with strategy.scope():
+        model, compile_kwargs, plan = spec.build()
+        model.compile(**compile_kwargs, **precision.compile_options(options["jit"]))
+    return trainer.fit(model, plan, ctx, hparams=callbacks.flat_hparams(spec.config),
+                       export=spec.export)
+
+
+def schedule_length(options, steps_per_epoch, default_epochs):
+    """``(steps_per_epoch, epochs)`` from --steps / --epochs: ``--steps N`` is one
+    N-step epoch over the continuous stream; otherwise whole passes over the data."""
+    if options.get("steps"):
+        return int(options["steps"]), 1
+    return steps_per_epoch, int(options.get("epochs") or default_epochs)

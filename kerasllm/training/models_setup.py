@@ -1,0 +1,48 @@
+"""Model / tokenizer helpers shared by the BERT jobs."""
+import dataclasses
+
+from kerasllm.errors import KerasLLMError
+from kerasllm.presets import load_preset
+
+
+def bert_preset(name, vocabulary_size, seq_length, dropout=None):
+    """Load a BERT preset sized for ``vocabulary_size`` and ``seq_length``."""
+    overrides = {"vocabulary_size": int(vocabulary_size)}
+    if dropout is not None:
+        overrides["dropout"] = float(dropout)
+    preset = load_preset(name, **overrides)
+    if preset.family != "bert":
+        raise KerasLLMError(f"--preset {name}: a {preset.family} preset; choose a bert_* preset.")
+    if preset.model.max_sequence_length < seq_length:
+        raise KerasLLMError(
+            f"--seq-length {seq_length} exceeds preset {name}'s max_sequence_length "
+            f"{preset.model.max_sequence_length}; pass --seq-length "
+            f"{preset.model.max_sequence_length} or less.")
+    return preset
+
+
+def bert_encoder(preset):
+    from kerasllm.models import BertEncoder
+
+    return BertEncoder(**dataclasses.asdict(preset.model))
+
+
+def wordpiece_settings(tokenizer):
+    return {"type": "wordpiece", "lowercase": bool(getattr(tokenizer, "lowercase", True)),
+            "strip_accents": bool(getattr(tokenizer, "strip_accents", True))}
+
+
+def learn_or_load_wordpiece(vocab, texts, vocab_size, source):
+    """``(tokenizer, tokens)`` from ``--vocab FILE`` or learned from ``texts``."""
+    import tempfile
+    from pathlib import Path
+
+    from kerasllm.data import WordPieceTokenizer, learn_vocabulary, write_vocabulary
+
+    if vocab:
+        tokenizer = WordPieceTokenizer(vocab)
+        return tokenizer, list(tokenizer.vocabulary)
+    tokens = learn_vocabulary(texts, int(vocab_size))
+    path = Path(tempfile.mkdtemp(prefix="kerasllm-vocab-")) / "vocab.txt"
+    write_vocabulary(tokens, path)
+    return WordPieceTokenizer(str(path)), list(tokens)

@@ -1,0 +1,105 @@
+"""``kerasllm pretrain``: BERT pretraining (MLM, NSP, MLM+NSP, SOP) with model.fit.
+
+Input is either a text corpus (``--corpus``: tokenized once, then pairs and
+masks made fresh every epoch, in a seed-determined order) or pretraining
+TFRecords from ``kerasllm data pretrain`` (``--examples DIR``, read in file
+order so a resumed run sees the same batches).
+"""
+from kerasllm.errors import KerasLLMError
+from kerasllm.training import inputs, optimizers
+from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
+from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, \
+    wordpiece_settings
+
+TASKS = ("mlm", "nsp", "mlm+nsp", "sop")
+
+
+def task_model(task, encoder):
+    """The Keras task model for ``task`` around ``encoder``."""
+    from kerasllm import models
+
+    classes = {"mlm": models.BertMaskedLM, "nsp": models.BertNSP,
+               "mlm+nsp": models.BertPretrainer, "sop": models.BertSentenceOrder}
+    return classes[task](encoder)
+
+
+def _corpus_stream(options, tokenizer, global_batch):
+    from kerasllm.data import PretrainingConfig, TokenizedCorpus, VocabularyInfo, read_documents
+
+    documents = read_documents(options["corpus"])
+    corpus = TokenizedCorpus.from_documents(documents, tokenizer)
+    config = PretrainingConfig(
+        max_seq_length=options["seq_length"], max_predictions=options["max_predictions"],
+        masked_lm_prob=options["masked_lm_prob"], seed=options["seed"],
+        task="sop" if options["task"] == "sop" else "nsp").validate(as_flags=True)
+    batches, steps = inputs.pretraining_batches(
+        corpus, VocabularyInfo.from_tokenizer(tokenizer), global_batch, options["task"], config)
+    if steps == 0:
+        raise KerasLLMError(
+            f"--corpus {' '.join(options['corpus'])}: too little text for one batch of "
+            f"{global_batch} pairs; add text or lower --batch-size.")
+    return batches, steps
+
+
+def _examples_stream(options, global_batch):
+    from kerasllm.data import load_pretraining_dataset
+
+    ds = load_pretraining_dataset(options["examples"], global_batch, task=options["task"],
+                                  shuffle=False, drop_remainder=True)
+    steps = inputs.count_batches(ds)
+    if steps == 0:
+        raise KerasLLMError(f"--examples {options['examples']}: fewer records than one batch of "
+                            f"{global_batch}; lower --batch-size.")
+    seq_length = int(next(iter(ds))[0]["token_ids"].shape[1])
+    if seq_length != options["seq_length"]:
+        raise KerasLLMError(
+            f"--examples {options['examples']} holds sequences of length {seq_length}, but "
+            f"--seq-length is {options['seq_length']}; pass --seq-length {seq_length}.")
+    return inputs.dataset_batches(ds, steps)
+
+
+def prepare(options, strategy):
+    """Resolve the pretraining job (see ``kerasllm.training.job``)."""
+    from kerasllm.data import read_documents
+
+    task = options["task"]
+    if task not in TASKS:
+        raise KerasLLMError(f"--task must be one of {', '.join(TASKS)}, received {task!r}.")
+    if bool(options.get("corpus")) == bool(options.get("examples")):
+        raise KerasLLMError("pass exactly one of --corpus GLOB or --examples DIR.")
+    if options.get("examples") and not options.get("vocab"):
+        raise KerasLLMError("--examples needs the --vocab the examples were built with.")
+    texts = None if options.get("vocab") else \
+        [line for doc in read_documents(options["corpus"]) for line in doc.lines]
+    tokenizer, tokens = learn_or_load_wordpiece(options.get("vocab"), texts,
+                                                options["vocab_size"], "--corpus")
+    preset = bert_preset(options["preset"], len(tokens), options["seq_length"])
+    recipe = preset.training
+    options.setdefault("batch_size", recipe.batch_size)
+    options.setdefault("learning_rate", recipe.learning_rate)
+    options.setdefault("warmup_steps", recipe.warmup_steps)
+    global_batch = options["batch_size"] * strategy.num_replicas_in_sync
+    if options.get("examples"):
+        batches, data_steps = _examples_stream(options, global_batch)
+    else:
+        batches, data_steps = _corpus_stream(options, tokenizer, global_batch)
+    steps_per_epoch, epochs = schedule_length(options, data_steps, default_epochs=1)
+    config = job_config("pretrain", task, "bert", options["preset"], preset.model,
+                        wordpiece_settings(tokenizer), options["seq_length"], options)
+
+    def build():
+        from kerasllm.training.trainer import TrainPlan
+
+        model = task_model(task, bert_encoder(preset))
+        optimizer = optimizers.adamw(options["learning_rate"], options["warmup_steps"],
+                                     steps_per_epoch * epochs, recipe.weight_decay, recipe.clipnorm)
+        plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                         tokens_per_step=global_batch * options["seq_length"])
+        return model, {"optimizer": optimizer}, plan
+
+    return JobSpec(config=config, vocab=tokens, build=build)
+
+
+def pretrain(**options):
+    """Run ``kerasllm pretrain`` with the CLI's options; returns the metrics."""
+    return run_job(prepare, options)
