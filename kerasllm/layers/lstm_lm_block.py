@@ -160,6 +160,17 @@ class LSTMLMBlock(keras.layers.Layer):
             return x, states
         return x
 
+    def compute_output_shape(self, inputs_shape):
+        return tuple(inputs_shape[:-1]) + (self.units,)  # (B, T, U)
+
+    def compute_output_spec(self, inputs, initial_state=None, return_state=False, training=None):
+        outputs = keras.KerasTensor(self.compute_output_shape(inputs.shape), self.compute_dtype)
+        if not return_state:
+            return outputs
+        state_shape = (inputs.shape[0], self.units)  # (B, U)
+        return outputs, [[keras.KerasTensor(state_shape, self.compute_dtype) for _ in "hc"]
+                         for _ in range(self.num_layers)]
+
     def get_config(self):
         config = super().get_config()
         config.update({

@@ -186,7 +186,8 @@ class LSTMLanguageModel(keras.Model):
     def compile_from_config(self, config):
         # Keras skips compile on load when compile() is overridden; ours is safe to call.
         self.compile(**keras.saving.deserialize_keras_object(config))
-        self.optimizer.build(self.trainable_variables)
+        if self.optimizer is not None:  # build its slots so saved optimizer state loads
+            self.optimizer.build(self.trainable_variables)
 
     @classmethod
     def from_preset(cls, preset, **kwargs):
