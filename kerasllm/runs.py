@@ -165,7 +165,10 @@ def load_model(run_dir):
         raise KerasLLMError(
             f"{run_dir}: no {MODEL_FILE}; the run did not finish - re-run the same "
             f"training command to resume it.")
-    return keras.models.load_model(str(path))
+    # compile=False: a trained model.keras carries its optimizer, whose schedule
+    # (kerasllm.training.optimizers) this module must not import; every user of a
+    # loaded run (evaluate, predict, export, finetune --init) needs weights only.
+    return keras.models.load_model(str(path), compile=False)
 
 
 def load_tokenizer_for(run_dir, config):
