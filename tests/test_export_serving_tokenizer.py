@@ -6,7 +6,7 @@ import tensorflow as tf
 from kerasllm.data import WordPieceTokenizer, pack_inputs
 from kerasllm.export.serving_packer import pack_ids
 from kerasllm.export.serving_tokenizer import ServingWordPiece
-from tests.export_fixtures import EXTRA_TEXTS, bbc_sentences, wordpiece_vocabulary
+from export_fixtures import EXTRA_TEXTS, bbc_sentences, wordpiece_vocabulary
 
 
 @pytest.fixture(scope="module")

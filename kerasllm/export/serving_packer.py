@@ -34,9 +34,10 @@ def pack_ids(a, b, seq_length, cls_id, sep_id, pad_id):
         a = a[:, : seq_length - 2]
         parts, segments = [cls, a, sep], [0, 0, 0]
     else:
-        keep_a, keep_b = _trim_lengths(a.row_lengths(), b.row_lengths(), seq_length - 3)
-        a = tf.ragged.boolean_mask(a, tf.ragged.range(a.row_lengths()) < keep_a[:, None])
-        b = tf.ragged.boolean_mask(b, tf.ragged.range(b.row_lengths()) < keep_b[:, None])
+        len_a, len_b = (tf.cast(s.row_lengths(), tf.int32) for s in (a, b))
+        keep_a, keep_b = _trim_lengths(len_a, len_b, seq_length - 3)
+        a = tf.ragged.boolean_mask(a, tf.ragged.range(len_a) < keep_a[:, None])
+        b = tf.ragged.boolean_mask(b, tf.ragged.range(len_b) < keep_b[:, None])
         parts, segments = [cls, a, sep, b, sep], [0, 0, 0, 1, 1]
     token_ids = tf.concat([tf.cast(p, tf.int32) for p in parts], axis=1)  # (B, None)
     segment_ids = tf.concat(
