@@ -12,9 +12,12 @@ from kerasllm.errors import KerasLLMError
 MASK_TOKEN = "[MASK]"
 
 
-def bert_encoder(model):
-    """The ``BertEncoder`` inside a task model (or the encoder itself)."""
-    return getattr(model, "encoder", model)
+def bert_encoder(run):
+    """The ``BertEncoder`` of a BERT run (inside its task model, or the model itself)."""
+    if run.config.get("family") != "bert":
+        raise KerasLLMError(f"{run.path}: sentence embeddings need a BERT run, received family "
+                            f"{run.config.get('family')!r}.")
+    return getattr(run.model, "encoder", run.model)
 
 
 def _tokenize(tokenizer, text):
@@ -60,7 +63,7 @@ def _in_batches(fn, inputs, batch_size):
 def embed(run, texts, batch_size=32):
     """Mean-pooled sentence embeddings (N, H): the average of the encoder's
     ``sequence_output`` over real tokens ([CLS] and [SEP] included, padding not)."""
-    encoder = bert_encoder(run.model)
+    encoder = bert_encoder(run)
 
     def mean_pool(batch):
         hidden = np.asarray(encoder(batch, training=False)["sequence_output"])  # (B, T, H)

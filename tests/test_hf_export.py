@@ -12,6 +12,7 @@ from hf_checkpoints import make_vocab, random_inputs, save_checkpoint  # noqa: E
 from kerasllm.checkpoints import export_checkpoint, import_checkpoint  # noqa: E402
 from kerasllm.errors import KerasLLMError  # noqa: E402
 from kerasllm.runs import load_run, save_run  # noqa: E402
+from tiny_runs import bert_run  # noqa: E402
 
 ROUND_TRIP = 1e-5
 POSITIONS = np.array([[1, 2], [3, 1], [2, 4]], dtype="int32")
@@ -25,19 +26,7 @@ pytestmark = pytest.mark.slow  # torch + transformers + TF in one process: ~10-3
 
 def kerasllm_run(run_dir, task, labels=None):
     """A run as training leaves it: a freshly initialised kerasllm model + vocab."""
-    from kerasllm import models
-
-    encoder = models.BertEncoder(**TINY)
-    model = {"mlm+nsp": lambda: models.BertPretrainer(encoder),
-             "mlm": lambda: models.BertMaskedLM(encoder),
-             "nsp": lambda: models.BertNSP(encoder),
-             "encoder": lambda: encoder,
-             "classify": lambda: models.BertClassifier(encoder, num_classes=len(labels))}[task]()
-    config = {"job": "finetune" if labels else "pretrain", "task": task, "family": "bert",
-              "preset": None, "model": TINY, "seq_length": 32, "text_pair": False,
-              "tokenizer": {"type": "wordpiece", "lowercase": True, "strip_accents": True}}
-    save_run(run_dir, config, model, make_vocab(TINY["vocabulary_size"]), labels=labels)
-    return load_run(run_dir)
+    return bert_run(run_dir, task, labels, sizes=TINY, vocab=make_vocab(TINY["vocabulary_size"]))
 
 
 def keras_outputs(run, task, inputs):

@@ -10,34 +10,11 @@ from kerasllm.errors import KerasLLMError
 from kerasllm.evaluation import evaluate_run, macro_f1
 from kerasllm.inference import embed, fill_mask, generate, predict
 from kerasllm.runs import load_run, save_run
+from tiny_runs import BERT_VOCAB, WORDS, bert_run, sentences
 
-WORDS = ("the cat sat on mat dog ran a red blue big small house tree car road fast slow "
-         "good bad news sport market team won lost").split()
-BERT_VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", *WORDS]
 LM_VOCAB = ["<unk>", "<eos>", *WORDS]
-BERT = dict(vocabulary_size=len(BERT_VOCAB), num_layers=1, num_heads=2, hidden_dim=16,
-            intermediate_dim=32, max_sequence_length=32, num_segments=2, dropout=0.0,
-            activation="gelu", layer_norm_epsilon=1e-12)
 LSTM = dict(vocabulary_size=len(LM_VOCAB), embedding_dim=16, units=16, num_layers=1,
             dropout=0.0, tie_weights=False, init_scale=0.1)
-WORDPIECE = {"type": "wordpiece", "lowercase": True, "strip_accents": True}
-
-
-def sentences(n, seed=0):
-    rng = np.random.default_rng(seed)
-    return [" ".join(rng.choice(WORDS, size=rng.integers(4, 9))) + " ." for _ in range(n)]
-
-
-def bert_run(path, task, labels=None):
-    from kerasllm import models
-
-    encoder = models.BertEncoder(**BERT)
-    model = {"mlm+nsp": lambda: models.BertPretrainer(encoder),
-             "classify": lambda: models.BertClassifier(encoder, num_classes=len(labels))}[task]()
-    save_run(path, {"job": "test", "task": task, "family": "bert", "preset": None,
-                    "model": BERT, "tokenizer": WORDPIECE, "seq_length": 32,
-                    "text_pair": False}, model, BERT_VOCAB, labels=labels)
-    return load_run(path)
 
 
 @pytest.fixture(scope="module")
@@ -114,6 +91,8 @@ def test_generate_is_seeded_and_continues_the_prompt(lm_run):
     assert len(a.split()) == 2 + 6
     with pytest.raises(KerasLLMError, match="generate needs an LSTM"):
         generate(bert_run_cache(lm_run), "x")
+    with pytest.raises(KerasLLMError, match="embeddings need a BERT run"):
+        embed(lm_run, ["the cat"])
 
 
 def bert_run_cache(lm_run):
