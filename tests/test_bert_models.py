@@ -13,6 +13,7 @@ from kerasllm.models import (BertClassifier, BertEncoder, BertMaskedLM, BertNSP,
 B, T, P, V, H = 8, 12, 3, 60, 16
 TINY = {"vocabulary_size": V, "num_layers": 2, "num_heads": 2, "hidden_dim": H,
         "intermediate_dim": 32, "max_sequence_length": 32}
+FIT_TINY = dict(TINY, num_layers=1)  # fit tests: tracing the train step dominates their cost
 
 
 def _x(seed=0, mask_positions=False):
@@ -53,9 +54,9 @@ def _assert_round_trip(model, x, tmp_path):
     model.save(path)
     loaded = keras.models.load_model(path)  # no custom_objects
     assert type(loaded) is type(model)
-    keras.tree.map_structure(
+    keras.tree.map_structure(  # eager calls: no extra tracing / XLA compiles in tests
         lambda a, b: np.testing.assert_array_equal(np.asarray(a), np.asarray(b)),
-        model.predict(x, verbose=0), loaded.predict(x, verbose=0))
+        model(x, training=False), loaded(x, training=False))
     return loaded
 
 
@@ -94,19 +95,22 @@ def test_encoder_round_trip(tmp_path):
     _assert_round_trip(BertEncoder(**TINY), _x(), tmp_path)
 
 
+@pytest.mark.slow  # fit + save/load: ~20-30 s of CPU on 2 cores
 def test_masked_lm_fits_with_default_compile_and_round_trips(tmp_path):
-    model = BertMaskedLM(BertEncoder(**TINY))
+    model = BertMaskedLM(BertEncoder(**FIT_TINY))
     x = _x(mask_positions=True)
     ids, weights = _mlm_targets()
     history = _fit_loss_goes_down(model, x, ids, weights)
     assert "accuracy" in history
     assert model.masked_lm_head.token_embedding is model.encoder.embeddings.token_embedding
-    assert model.predict(x, verbose=0).shape == (B, P, V)
+    logits = model(x, training=False)
+    assert logits.shape == (B, P, V)
     loaded = _assert_round_trip(model, x, tmp_path)
-    # Saved compiled: the loaded model evaluates with the same loss.
-    np.testing.assert_allclose(loaded.evaluate(x, ids, sample_weight=weights, verbose=0)[0],
-                               model.evaluate(x, ids, sample_weight=weights, verbose=0)[0],
-                               rtol=1e-5)
+    # Saved compiled: the loaded model evaluates with the masked-token mean loss.
+    ce = keras.losses.sparse_categorical_crossentropy(ids, logits, from_logits=True).numpy()
+    np.testing.assert_allclose(
+        loaded.evaluate(x, ids, sample_weight=weights, batch_size=B, verbose=0)[0],
+        (ce * weights).sum() / weights.sum(), rtol=1e-5)
 
 
 def test_masked_lm_loss_and_accuracy_ignore_zero_weight_slots():
@@ -114,7 +118,7 @@ def test_masked_lm_loss_and_accuracy_ignore_zero_weight_slots():
     model.compile(optimizer="adam")
     x = _x(mask_positions=True)
     ids, weights = _mlm_targets()
-    logits = model.predict(x, verbose=0)
+    logits = model(x, training=False).numpy()
     ids[:, -1] = np.argmax(logits[:, -1], -1)  # padded slots "correct": must not count
     result = model.evaluate(x, ids, sample_weight=weights, batch_size=B, verbose=0,
                             return_dict=True)
@@ -124,29 +128,32 @@ def test_masked_lm_loss_and_accuracy_ignore_zero_weight_slots():
     np.testing.assert_allclose(result["accuracy"], correct.mean(), rtol=1e-6)
 
 
+@pytest.mark.slow  # fit + save/load: ~20-30 s of CPU on 2 cores
 @pytest.mark.parametrize("cls", [BertNSP, BertSentenceOrder])
 def test_pair_models_fit_and_round_trip(cls, tmp_path):
-    model = cls(BertEncoder(**TINY))
+    model = cls(BertEncoder(**FIT_TINY))
     x, y = _x(), _labels()
     assert "accuracy" in _fit_loss_goes_down(model, x, y)
-    assert model.predict(x, verbose=0).shape == (B, 2)
+    assert model(x).shape == (B, 2)
     head = model.nsp_head if cls is BertNSP else model.sop_head
     assert head.use_pooler is False  # pooled by the encoder's pooler
     _assert_round_trip(model, x, tmp_path)
 
 
+@pytest.mark.slow  # fit + save/load: ~20-30 s of CPU on 2 cores
 def test_classifier_fits_with_explicit_loss_and_round_trips(tmp_path):
-    model = BertClassifier(BertEncoder(**TINY), num_classes=3, dropout=0.0)
+    model = BertClassifier(BertEncoder(**FIT_TINY), num_classes=3, dropout=0.0)
     x, y = _x(), _labels(3)
     _fit_loss_goes_down(model, x, y,
                         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True))
-    assert model.predict(x, verbose=0).shape == (B, 3)
+    assert model(x).shape == (B, 3)
     loaded = _assert_round_trip(model, x, tmp_path)
     assert loaded.num_classes == 3 and loaded.dropout == 0.0
 
 
+@pytest.mark.slow  # fit + save/load: ~20-30 s of CPU on 2 cores
 def test_pretrainer_trains_on_the_contract_format(tmp_path):
-    model = BertPretrainer(BertEncoder(**TINY), mlm_weight=0.5)
+    model = BertPretrainer(BertEncoder(**FIT_TINY), mlm_weight=0.5)
     x = _x(mask_positions=True)
     ids, weights = _mlm_targets()
     labels = _labels()
@@ -155,7 +162,7 @@ def test_pretrainer_trains_on_the_contract_format(tmp_path):
     history = _fit_loss_goes_down(model, x, y, sw)
     assert {"mlm_accuracy", "nsp_accuracy", "mlm_loss", "nsp_loss"} <= set(history)
     result = model.evaluate(x, y, sample_weight=sw, batch_size=B, verbose=0, return_dict=True)
-    out = model.predict(x, verbose=0)
+    out = keras.tree.map_structure(np.asarray, model(x, training=False))
     mlm = keras.losses.sparse_categorical_crossentropy(ids, out["mlm"], from_logits=True).numpy()
     nsp = keras.losses.sparse_categorical_crossentropy(labels, out["nsp"], from_logits=True)
     expected = 0.5 * (mlm * weights).sum() / weights.sum() + np.mean(nsp)
