@@ -137,3 +137,23 @@ def test_cli_use_commands(tmp_path, lm_run):
 
     result = runner.invoke(cli, ["predict", str(run.path), "--text", "x"])
     assert result.exit_code == 1 and "Error:" in result.output and "classifier" in result.output
+
+
+def test_evaluate_pretraining_on_tfrecord_shards(tmp_path):
+    from kerasllm.data.corpus import read_documents
+    from kerasllm.data.masking import VocabularyInfo
+    from kerasllm.data.pretraining_examples import PretrainingConfig
+    from kerasllm.data.tfrecords import write_pretraining_shards
+    from kerasllm.data.tokenized_corpus import TokenizedCorpus
+
+    run = bert_run(tmp_path / "pt", "mlm+nsp")
+    corpus = tmp_path / "corpus.txt"
+    corpus.write_text("\n\n".join("\n".join(sentences(4, seed=s)) for s in range(6)) + "\n")
+    tokenized = TokenizedCorpus.from_documents(read_documents([str(corpus)]), run.tokenizer)
+    write_pretraining_shards(tokenized, VocabularyInfo.from_tokenizer(run.tokenizer),
+                             str(tmp_path / "shards"),
+                             PretrainingConfig(max_seq_length=32, max_predictions=5, dupe_factor=1))
+    metrics, _ = evaluate_run(tmp_path / "pt", [str(tmp_path / "shards")], batch_size=4)
+    assert metrics["examples"] > 0 and 0 < metrics["masked_tokens"] <= 5 * metrics["examples"]
+    assert 0.0 <= metrics["nsp_accuracy"] <= 1.0
+    assert metrics["masked_lm_loss"] == pytest.approx(np.log(len(BERT_VOCAB)), abs=0.5)
