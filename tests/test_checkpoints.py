@@ -85,3 +85,10 @@ def test_missing_weights_file_is_a_clear_error(exported, tmp_path):
     with pytest.raises(DataError, match="no model.safetensors, model.safetensors.index.json "
                                         "or pytorch_model.bin found"):
         import_checkpoint(hf, tmp_path / "run")
+
+
+def test_seq_length_beyond_the_position_table_is_refused(exported, tmp_path):
+    with pytest.raises(DataError, match="--seq-length 64: must be between 8 and the "
+                                        "checkpoint's max_position_embeddings \\(32\\)"):
+        import_checkpoint(exported[1], tmp_path / "run", seq_length=64)
+    assert import_checkpoint(exported[1], tmp_path / "run", seq_length=16)["seq_length"] == 16

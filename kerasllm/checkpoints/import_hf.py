@@ -130,6 +130,9 @@ def import_checkpoint(checkpoint_dir, run_dir, seq_length=None, overwrite=False)
     if len(tokens) != bert.vocabulary_size:
         raise DataError(f"{root}: the vocabulary has {len(tokens)} tokens but config.json "
                         f"vocab_size is {bert.vocabulary_size}; they must match.")
+    if seq_length is not None and not 8 <= seq_length <= bert.max_sequence_length:
+        raise DataError(f"--seq-length {seq_length}: must be between 8 and the checkpoint's "
+                        f"max_position_embeddings ({bert.max_sequence_length}).")
     weights = read_hf_weights(root)
     task = detect_task(weights)
     labels = labels_from_hf(hf, root / "config.json") if task == "classify" else None
