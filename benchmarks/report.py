@@ -110,7 +110,12 @@ def render_markdown(results, plot_files=None):
         if section.get("error"):
             lines += [f"**Not measured:** {section['error']}", ""]
             continue
-        lines += [markdown_table(section["columns"], section["rows"]), ""]
+        if section.get("rows"):
+            lines += [markdown_table(section["columns"], section["rows"]), ""]
+        if section.get("text"):  # a table another script printed, kept as printed
+            text = section["text"]
+            is_markdown = text.lstrip().startswith("|")
+            lines += [text if is_markdown else "```\n" + text + "\n```", ""]
         for target in section.get("targets", []):
             mark = "met" if target["met"] else "**not met**"
             lines.append(f"- target {target['name']}: {fmt_cell(target['value'])} "

@@ -32,13 +32,12 @@ class Settings:
     # 2: fine-tuning on BBC News titles
     finetune_size: str = "bert_tiny"
     finetune_batch: int = 32
-    finetune_steps: int = 40        # timed steps per repeat
-    finetune_repeats: int = 3
-    finetune_examples: Optional[int] = None   # None = all training titles
+    finetune_repeats: int = 3       # timed end-to-end epochs
+    finetune_examples: Optional[int] = 960    # training titles per epoch (None = all ~1,780)
     finetune_vocab_size: int = 8000
     # 4: input pipeline vs the trainer (bert_mini, as the text-pipeline issue asks)
     pipeline_trainer_size: str = "bert_mini"
-    pipeline_batches: int = 200
+    pipeline_epochs: int = 3       # timed passes over the BBC training articles
     # 5: LSTM LM
     lstm_presets: Tuple[str, ...] = ("lstm_small", "lstm_medium")
     lstm_overrides: Dict[str, object] = dataclasses.field(default_factory=dict)
@@ -63,8 +62,8 @@ def quick():
     return Settings(
         mode="quick", bert_sizes=("bert_tiny", "bert_mini"), repeats=3, steps=3,
         mfu_sizes=("bert_mini",), mfu_target_size="bert_base", matmul_repeats=3,
-        finetune_steps=10, finetune_repeats=2, finetune_examples=640,
-        finetune_vocab_size=4000, pipeline_batches=50, lstm_presets=("lstm_small",),
+        finetune_repeats=2, finetune_examples=320,
+        finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
         lstm_steps=10, serving_calls=50, memory_size="bert_mini", memory_runs=1,
     )
 
@@ -77,8 +76,8 @@ def tiny():
         repeats=2, steps=2, mfu_sizes=("bert_tiny",), mfu_target_size="bert_tiny",
         mfu_with_kerashub=False,
         matmul_sizes=(256, 512), matmul_repeats=2,
-        finetune_batch=8, finetune_steps=3, finetune_repeats=2, finetune_examples=64,
-        finetune_vocab_size=400, pipeline_batches=5, lstm_presets=("lstm_small",),
+        finetune_batch=8, finetune_repeats=2, finetune_examples=64,
+        finetune_vocab_size=400, pipeline_epochs=1, pipeline_trainer_size="bert_tiny", lstm_presets=("lstm_small",),
         lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
         lstm_steps=3, serving_calls=10, memory_size="bert_tiny", memory_batch=4,
         memory_steps=1, memory_runs=1,
