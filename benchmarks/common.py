@@ -180,12 +180,18 @@ def best_setting(build, dataset, settings, warmup=None):
     winner, with ``.jit_compile`` set and no recorded repeats; {jit: s/step}).
     """
     import gc
-    probes, timers = {}, {}
+    probes, timers, failure = {}, {}, None
     for jit in settings.jit_options:
-        timer = FitTimer(build(jit), dataset)
-        timer.warm_up(settings.warmup if warmup is None else warmup)
-        probes[jit] = timer.repeat(settings.probe_steps)
-        timers[jit] = timer
+        try:
+            timer = FitTimer(build(jit), dataset)
+            timer.warm_up(settings.warmup if warmup is None else warmup)
+            probes[jit] = timer.repeat(settings.probe_steps)
+            timers[jit] = timer
+        except Exception as exc:  # e.g. an op XLA cannot compile: the other setting may work
+            failure = exc
+            log(f"  jit_compile={jit} failed: {type(exc).__name__}: {str(exc)[:200]}")
+    if not probes:
+        raise failure
     best = min(probes, key=probes.get)
     winner = timers.pop(best)
     timers.clear()  # drop the slower model before the real runs

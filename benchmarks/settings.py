@@ -14,16 +14,18 @@ class Settings:
     mode: str
     # 1 / 3: pretraining throughput and MFU
     bert_sizes: Tuple[str, ...] = ("bert_tiny", "bert_mini", "bert_small", "bert_base")
-    batch_sizes: Dict[str, int] = dataclasses.field(default_factory=lambda: {"bert_base": 8})
+    # same global batch for every contender; smaller for the big sizes to fit ~30 min on 2 cores
+    batch_sizes: Dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"bert_small": 16, "bert_base": 8})
     default_batch: int = 32
     bert_overrides: Dict[str, object] = dataclasses.field(default_factory=dict)
     seq_length: int = 128
     num_masked: int = 20
     jit_options: Tuple[bool, ...] = (False, True)
-    warmup: int = 2
-    probe_steps: int = 2
+    warmup: int = 1          # steps of the untimed first fit (tracing / XLA compilation)
+    probe_steps: int = 1     # timed steps of the XLA off/on probe
     repeats: int = 3
-    steps: int = 5
+    steps: int = 3           # timed steps per repeat
     mfu_sizes: Tuple[str, ...] = ("bert_mini", "bert_base")
     mfu_target_size: str = "bert_base"
     mfu_with_kerashub: bool = True   # also report keras-hub's MFU
@@ -41,7 +43,7 @@ class Settings:
     # 5: LSTM LM
     lstm_presets: Tuple[str, ...] = ("lstm_small", "lstm_medium")
     lstm_overrides: Dict[str, object] = dataclasses.field(default_factory=dict)
-    lstm_steps: int = 20
+    lstm_steps: int = 10
     # 6: serving latency
     serving_calls: int = 200
     # 7: memory (one subprocess per run)
@@ -60,11 +62,11 @@ def full():
 
 def quick():
     return Settings(
-        mode="quick", bert_sizes=("bert_tiny", "bert_mini"), repeats=3, steps=3,
+        mode="quick", bert_sizes=("bert_tiny", "bert_mini"), repeats=3, steps=2,
         mfu_sizes=("bert_mini",), mfu_target_size="bert_base", matmul_repeats=3,
         finetune_repeats=2, finetune_examples=320,
         finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
-        lstm_steps=10, serving_calls=50, memory_size="bert_mini", memory_runs=1,
+        lstm_steps=5, serving_calls=50, memory_size="bert_mini", memory_runs=1,
     )
 
 
