@@ -34,7 +34,7 @@ def child(args):
     before_build = process.memory_info().rss
     build = build_kerasllm_pretrainer if args.library == "kerasllm" else build_kerashub_mlm
     model = build(config, False)
-    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)
+    model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0, shuffle=False)
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
     print(json.dumps({"peak_rss_mib": peak_kib / 1024,
                       "rss_before_model_mib": before_build / 2**20,

@@ -10,6 +10,7 @@ kerasllm's MLM+NSP BertPretrainer (which does strictly more work: pooler + NSP
 head + its loss) against keras-hub's MLM-only model, and the like-for-like
 kerasllm BertMaskedLM against keras-hub BertMaskedLM.
 """
+import gc
 import traceback
 
 from bert_models import (CONTENDERS, bert_config, non_padding_tokens_per_batch,
@@ -40,13 +41,16 @@ def measure_size(size, settings, contenders=None):
             traceback.print_exc()
     log(f"pretrain {size}: {settings.repeats} alternating repeats × {settings.steps} steps")
     stats = alternate(timers, settings.repeats, settings.steps)
-    return {
+    result = {
         "size": size, "config": config, "batch_size": batch,
         "seq_length": settings.seq_length, "num_masked": settings.num_masked,
         "tokens_per_batch": non_padding_tokens_per_batch(arrays),
         "step_times": stats, "paired": {n: t.step_times for n, t in timers.items()},
         "xla": {n: t.jit_compile for n, t in timers.items()}, "probes": probes, "errors": errors,
     }
+    del timers  # the models: free their memory before the next (bigger) size
+    gc.collect()
+    return result
 
 
 def measured(context, size, settings, contenders=None):
@@ -76,7 +80,8 @@ def run(settings, context):
         for name, step in result["step_times"].items():
             rows.append({
                 "model": size, "implementation": name, "batch": result["batch_size"],
-                "XLA": xla_text(result["xla"][name], result["probes"][name]), "ms/step": step.scaled(1e3).to_json(),
+                "XLA": xla_text(result["xla"][name], result["probes"][name]),
+                "ms/step": step.scaled(1e3).to_json(),
                 "sequences/s": step.inverse(result["batch_size"]).to_json(),
                 "non-padding tokens/s": step.inverse(result["tokens_per_batch"]).to_json(),
             })

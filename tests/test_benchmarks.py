@@ -49,7 +49,8 @@ def test_stat_median_spread_and_inverse():
 
 
 def test_markdown_table_and_merge():
-    table = markdown_table(["model", "seq/s"], [{"model": "tiny", "seq/s": Stat.of([90.0, 110.0, 100.0]).to_json()}])
+    stat = Stat.of([90.0, 110.0, 100.0]).to_json()
+    table = markdown_table(["model", "seq/s"], [{"model": "tiny", "seq/s": stat}])
     assert table.splitlines()[2] == "| tiny | 100 (90.0–110) |"
     merged = merge_results({"benchmarks": {"a": {"x": 1}, "b": {"x": 2}}},
                            {"mode": "quick", "benchmarks": {"b": {"x": 3}}})
