@@ -81,7 +81,7 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
     start = min(ckpt.resumed_step, plan.total_steps)
     if start:
         click.echo(f"resumed from step {start}")
-        _build_metrics(model, plan)
+    _build(model, plan)
     epoch, batch = divmod(start, plan.steps_per_epoch)
     callbacks = _callbacks(ctx, plan, ckpt, hparams, batch)
     common = dict(callbacks=callbacks, validation_data=plan.eval_data, verbose=verbose,
@@ -111,16 +111,27 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
     return _summarise(plan, ctx, logs, step, start, elapsed)
 
 
-def _build_metrics(model, plan):
-    """Create the compiled metrics' variables now so a checkpoint can restore them.
+def _build(model, plan):
+    """Build model, optimizer and compiled metrics before ``fit`` from one per-replica batch.
 
-    Without a distribution strategy Keras creates them lazily inside the first
-    train step, too late to restore the interrupted epoch's running averages;
-    ``_symbolic_build`` is what ``fit`` itself calls under a strategy.
+    Without a strategy Keras creates the metric variables lazily inside the
+    first train step, too late for a checkpoint to restore the interrupted
+    epoch's running averages. Under MultiWorkerMirroredStrategy Keras 3.15's
+    own pre-fit build (``_maybe_symbolic_build``) fails reducing an integer
+    PerReplica batch, so after building here we switch that step off.
+    ``_symbolic_build`` is what ``fit`` itself calls.
     """
+    strategy = model.distribute_strategy
     batch = next(iter(plan.batches(0).take(1)))
-    with model.distribute_strategy.scope():
-        model._symbolic_build(data_batch=batch)
+    per_replica = tf.nest.map_structure(
+        lambda t: t[: t.shape[0] // strategy.num_replicas_in_sync], batch)
+    with strategy.scope():
+        model._symbolic_build(data_batch=per_replica)
+    if isinstance(strategy, tf.distribute.MultiWorkerMirroredStrategy):
+        from kerasllm.training.keras_compat import patch_multi_worker_fit
+
+        model._maybe_symbolic_build = lambda iterator=None, data_batch=None: None
+        patch_multi_worker_fit()
 
 
 def _last(history):
