@@ -43,7 +43,11 @@ class BertServing(tf.Module):
     def __init__(self, model, task, vocabulary, seq_length, lowercase=True, strip_accents=True,
                  labels=None, text_pair=False, top_k=5):
         super().__init__()
-        self.model = model
+        # The SavedModel tracks the raw tf.Variables, not the Keras model: Keras 3 variables
+        # are wrappers that TF1-style loading (TF Serving, saved_model_cli run) cannot
+        # restore ("Could not find variable ..."), and tracking both would save weights twice.
+        self.model = self._no_dependency(model)
+        self.model_variables = [v.value for v in model.variables]
         self.task = task
         self.seq_length = int(seq_length)
         self.tokenizer = ServingWordPiece(vocabulary, lowercase, strip_accents)

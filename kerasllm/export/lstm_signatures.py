@@ -41,7 +41,11 @@ class LSTMServing(tf.Module):
     def __init__(self, model, vocabulary, tokenizer_type="word", lowercase=False,
                  strip_accents=True, top_k=5):
         super().__init__()
-        self.model = model
+        # The SavedModel tracks the raw tf.Variables, not the Keras model: Keras 3 variables
+        # are wrappers that TF1-style loading (TF Serving, saved_model_cli run) cannot
+        # restore ("Could not find variable ..."), and tracking both would save weights twice.
+        self.model = self._no_dependency(model)
+        self.model_variables = [v.value for v in model.variables]
         self.vocabulary = tf.constant(vocabulary)
         self.wordpiece = tokenizer_type == "wordpiece"
         if self.wordpiece:
