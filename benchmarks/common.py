@@ -184,9 +184,10 @@ def best_setting(build, dataset, settings, warmup=None):
     for jit in settings.jit_options:
         try:
             timer = FitTimer(build(jit), dataset)
-            timer.warm_up(settings.warmup if warmup is None else warmup)
+            first = timer.warm_up(settings.warmup if warmup is None else warmup)
             probes[jit] = timer.repeat(settings.probe_steps)
             timers[jit] = timer
+            log(f"  jit_compile={jit}: first fit {first:.1f} s, then {probes[jit]:.3f} s/step")
         except Exception as exc:  # e.g. an op XLA cannot compile: the other setting may work
             failure = exc
             log(f"  jit_compile={jit} failed: {type(exc).__name__}: {str(exc)[:200]}")
