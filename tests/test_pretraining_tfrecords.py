@@ -130,3 +130,28 @@ def test_cli_end_to_end_and_bad_input(tmp_path):
         result = CliRunner().invoke(cli, changed)
         assert result.exit_code == 1 and result.output.startswith("Error: ") and result.output.count("\n") == 1
         assert message in result.output
+
+
+def test_interrupted_run_leaves_no_shard_that_looks_complete(tmp_path, monkeypatch):
+    import kerasllm.data.tfrecords as tfrecords
+
+    _write(tmp_path / "out", shards=2)
+    before = _bytes(tmp_path / "out")
+    calls, serialize = [], tfrecords.serialize_example
+
+    def serialize_then_stop(batch, row):  # Ctrl-C after 20 records
+        calls.append(row)
+        if len(calls) > 20:
+            raise KeyboardInterrupt
+        return serialize(batch, row)
+
+    monkeypatch.setattr(tfrecords, "serialize_example", serialize_then_stop)
+    other_seed = PretrainingConfig(max_seq_length=SEQ, max_predictions=PRED, dupe_factor=2, seed=9)
+    for directory in ("out", "fresh"):
+        calls.clear()
+        with pytest.raises(KeyboardInterrupt):
+            _write(tmp_path / directory, other_seed)
+    assert _bytes(tmp_path / "out") == before  # the earlier complete shards are untouched
+    assert _bytes(tmp_path / "fresh") == [] and glob.glob(str(tmp_path / "fresh" / "*.tmp"))
+    with pytest.raises(DataError, match="No TFRecord files match"):  # half-written .tmp files are never read
+        load_pretraining_dataset(str(tmp_path / "fresh"), 2)
