@@ -1,8 +1,12 @@
 """Learn a BERT WordPiece vocabulary (vocab.txt) from a corpus.
 
-The learner is tensorflow-text's, through ``keras_hub.tokenizers.compute_word_piece_vocabulary``.
-It is fed the words of *our* pre-tokenizer (``tokenizer.split_words``) so the
-learned pieces are exactly the words ``WordPieceTokenizer`` will look up.
+The learner is Hugging Face ``tokenizers``' WordPiece trainer (Rust; already a
+keras-hub dependency). tensorflow-text's learner (behind
+``keras_hub.tokenizers.compute_word_piece_vocabulary``) is pure Python and took
+~280 s on the 9 MB BBC corpus on 2 cores, against about a second here. The
+trainer is fed the words of *our* pre-tokenizer (``tokenizer.split_words``),
+joined by single spaces and split back on whitespace only, so the learned
+pieces are exactly the words ``WordPieceTokenizer`` will look up.
 
 Layout of the written file: ``[PAD]``=0, ``[UNK]``=1, ``[CLS]``=2, ``[SEP]``=3,
 ``[MASK]``=4, then single characters and pieces as the learner orders them.
@@ -10,7 +14,7 @@ Layout of the written file: ``[PAD]``=0, ``[UNK]``=1, ``[CLS]``=2, ``[SEP]``=3,
 consistent with the file, which ``WordPieceTokenizer`` reads.)
 """
 import tensorflow as tf
-from keras_hub.tokenizers import compute_word_piece_vocabulary
+from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from kerasllm.data.corpus import iter_documents
 from kerasllm.data.text_files import write_lines_atomically
@@ -45,8 +49,16 @@ def learn_vocabulary(lines, size, lowercase=True, strip_accents=True, batch_size
     if not lines:
         raise DataError("The corpus has no text to learn a vocabulary from.")
     words = tf.data.Dataset.from_tensor_slices(tf.constant(lines, tf.string)).batch(batch_size).map(
-        lambda text: split_words(text, lowercase, strip_accents))
-    return compute_word_piece_vocabulary(words, size, split=False, reserved_tokens=list(SPECIAL_TOKENS))
+        lambda text: tf.strings.reduce_join(split_words(text, lowercase, strip_accents),
+                                            axis=-1, separator=" "))  # (batch,) words joined
+    learner = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    learner.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.WordPieceTrainer(vocab_size=size, special_tokens=list(SPECIAL_TOKENS),
+                                        continuing_subword_prefix="##", show_progress=False)
+    texts = ([line.decode("utf-8") for line in batch] for batch in words.as_numpy_iterator())
+    learner.train_from_iterator(texts, trainer=trainer)
+    by_id = sorted(learner.get_vocab().items(), key=lambda item: item[1])
+    return [token for token, _ in by_id][:size]
 
 
 def build_vocabulary(patterns, size, output, lowercase=True, strip_accents=True, stats=None):

@@ -44,10 +44,12 @@ class JobSpec:
 
 def job_config(job, task, family, preset, model, tokenizer, seq_length, options, text_pair=False):
     """The RUN_DIR/config.yaml mapping: the contract keys, then every option used."""
-    return {"job": job, "task": task, "family": family, "preset": preset,
+    # Options first, so a same-named option (train-lm's --tokenizer word) never
+    # replaces a contract key (the tokenizer settings load_run reads back).
+    used = {k: v for k, v in options.items() if k not in ("overwrite", "output", "config")}
+    return {**used, "job": job, "task": task, "family": family, "preset": preset,
             "model": runs._plain(model), "tokenizer": tokenizer, "seq_length": int(seq_length),
-            "text_pair": bool(text_pair),
-            **{k: v for k, v in options.items() if k not in ("overwrite", "output", "config")}}
+            "text_pair": bool(text_pair)}
 
 
 def run_job(prepare, options):
