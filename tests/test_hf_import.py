@@ -238,3 +238,18 @@ def test_existing_output_is_not_overwritten_without_flag(imported, tmp_path):
     assert (out / "notes.txt").read_text() == "mine"
     config = import_checkpoint(run.config["source"], run.path, overwrite=True)  # a run: replaced
     assert config["task"] == "classify" and (run.path / "model.keras").is_file()
+
+
+def test_bfloat16_checkpoint_imports_as_float32(imported, tmp_path):
+    """numpy has no bfloat16: such files are widened exactly to float32."""
+    model, run = imported["classifier"]
+    src = tmp_path / "bf16"
+    import copy
+
+    copy.deepcopy(model).to(torch.bfloat16).save_pretrained(str(src))  # fixture stays float32
+    (src / "vocab.txt").write_text((run.path / "vocab.txt").read_text())
+    import_checkpoint(src, tmp_path / "run")
+    bf16_run = load_run(tmp_path / "run")
+    word = bf16_run.model.encoder.embeddings.token_embedding.embeddings
+    expected = model.bert.embeddings.word_embeddings.weight.detach().bfloat16().float().numpy()
+    np.testing.assert_array_equal(np.asarray(word), expected)

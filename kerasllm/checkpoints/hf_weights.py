@@ -1,11 +1,13 @@
 """Read and write the tensors of a Hugging Face checkpoint as numpy arrays.
 
 ``model.safetensors`` (or a sharded ``model.safetensors.index.json``) is read
-with the safetensors numpy API, so PyTorch is not needed. A legacy
+with the safetensors numpy API, so PyTorch is not needed; bfloat16 files,
+which numpy cannot represent, are widened to float32 on the way in. A legacy
 ``pytorch_model.bin`` is read only when torch happens to be installed.
 Names are normalised to one spelling: no ``bert.`` prefix and
 ``weight`` / ``bias`` instead of the old TF-era ``gamma`` / ``beta``.
 """
+import json
 from pathlib import Path
 
 import numpy as np
@@ -29,12 +31,45 @@ def normalise_name(name):
     return name
 
 
+_NUMPY_DTYPES = {"F64": "<f8", "F32": "<f4", "F16": "<f2", "I64": "<i8", "I32": "<i4"}
+
+
+def _load_bfloat16_safetensors(path):
+    """Read a safetensors file holding bfloat16 tensors (numpy has no bfloat16) as float32.
+
+    The format is an 8-byte header length, a JSON header of name -> dtype /
+    shape / byte offsets, then the raw little-endian data. bfloat16 is the top
+    half of a float32, so shifting its 16 bits left gives the exact float32.
+    """
+    data = Path(path).read_bytes()
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    body = memoryview(data)[8 + size:]
+    tensors = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        begin, end = info["data_offsets"]
+        if info["dtype"] == "BF16":
+            bits = np.frombuffer(body[begin:end], "<u2").astype("<u4") << 16
+            value = bits.view("<f4")
+        elif info["dtype"] in _NUMPY_DTYPES:
+            value = np.frombuffer(body[begin:end], _NUMPY_DTYPES[info["dtype"]])
+        else:
+            raise DataError(f"{path}: tensor {name!r} has dtype {info['dtype']}, which "
+                            f"cannot be imported; save the checkpoint in float32.")
+        tensors[name] = value.reshape(info["shape"])
+    return tensors
+
+
 def _load_safetensors(path):
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
     try:
         return load_file(str(path))
+    except TypeError:  # "data type 'bfloat16' not understood"
+        return _load_bfloat16_safetensors(path)
     except (SafetensorError, OSError, ValueError) as err:
         raise DataError(f"{path}: cannot read safetensors file ({err}); re-save the "
                         f"checkpoint with save_pretrained.") from None
