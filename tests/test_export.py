@@ -219,3 +219,63 @@ def test_bad_input_gives_defined_outputs(exported, kind):
             assert np.isfinite(value).all(), name
     if "probabilities" in outputs:
         np.testing.assert_allclose(outputs["probabilities"].sum(-1), 1.0, atol=1e-5)
+
+
+def _cli_env(root):
+    """Environment whose sitecustomize makes keras / keras_hub / tensorflow_text / kerasllm unimportable."""
+    site = root / "blocked_site"
+    site.mkdir(exist_ok=True)
+    (site / "sitecustomize.py").write_text(
+        "import sys\nfor n in ('keras', 'keras_hub', 'tensorflow_text', 'kerasllm', 'tf_keras'):\n"
+        "    sys.modules[n] = None\n")
+    return {**os.environ, "PYTHONPATH": str(site)}
+
+
+@pytest.mark.slow
+def test_saved_model_cli_shows_and_runs_the_text_signature(exported):
+    cli_path = Path(sys.executable).parent / "saved_model_cli"
+    model_dir = exported["paths"]["classify"]
+    env = _cli_env(exported["root"])
+    show = subprocess.run([str(cli_path), "show", "--dir", model_dir, "--all"], env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert show.returncode == 0, show.stderr[-2000:]
+    for expected in ("signature_def['serving_default']", "signature_def['predict_ids']",
+                     "inputs['text'] tensor_info:\n        dtype: DT_STRING\n        shape: (-1)",
+                     "outputs['probabilities'] tensor_info:\n        dtype: DT_FLOAT\n"
+                     "        shape: (-1, 3)", "inputs['token_ids'] tensor_info:\n"
+                     "        dtype: DT_INT32\n        shape: (-1, -1)"):
+        assert expected in show.stdout, expected
+    assert "TFText" not in show.stdout  # the op list names core ops only
+    # `run` loads the SavedModel the TF1 way, as TF Serving does (restore ops + session).
+    run = subprocess.run([str(cli_path), "run", "--dir", model_dir, "--tag_set", "serve",
+                          "--signature_def", "serving_default",
+                          "--input_exprs", f"text=[{TEXTS[0]!r}]"], env=env,
+                         capture_output=True, text=True, timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    label = _out(exported, "classify", "serving_default", "label")[0].decode()
+    assert f"Result for output key label:\n[b'{label}']" in run.stdout
+    printed = run.stdout.split("Result for output key probabilities:\n")[1]
+    values = np.array(printed.replace("[", " ").replace("]", " ").split()[:3], dtype="float32")
+    np.testing.assert_allclose(values, _out(exported, "classify", "serving_default",
+                                            "probabilities")[0], atol=TOL)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kind", ["classify", "pair", "mlm", "encoder", "lstm"])
+def test_warmup_file_holds_a_request_per_signature(exported, kind):
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = Path(exported["paths"][kind]) / "assets.extra" / "tf_serving_warmup_requests"
+    logs = [prediction_log_pb2.PredictionLog.FromString(record.numpy())
+            for record in tf.data.TFRecordDataset(str(path))]
+    loaded = tf.saved_model.load(exported["paths"][kind])
+    assert {log.predict_log.request.model_spec.signature_name for log in logs} == set(
+        loaded.signatures)
+    for log in logs:  # every request replays against its signature
+        request = log.predict_log.request
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        outputs = loaded.signatures[request.model_spec.signature_name](
+            **{k: tf.constant(v) for k, v in inputs.items()})
+        assert all(np.all(np.isfinite(v)) for v in outputs.values() if v.dtype.is_floating)
+    config = (exported["root"] / "models.config").read_text()
+    assert 'name: "cls"' in config and "model_platform: \"tensorflow\"" in config
