@@ -3,6 +3,8 @@
 Same layout and truncation as the training packer (``kerasllm.data.packing``):
 when the pair is too long the longer segment loses tokens first, which leaves
 ``A`` with ``max(ceil(budget / 2), budget - len(B))`` tokens at most.
+Rows are padded to the longest packed row of the batch (at most ``seq_length``),
+as ``kerasllm.inference`` does, so short requests stay fast.
 Written with core ops for the same reason as ``serving_tokenizer.py``
 (tf-text's ``RoundRobinTrimmer`` is not registered in stock TF Serving).
 """
@@ -21,11 +23,12 @@ def pack_ids(a, b, seq_length, cls_id, sep_id, pad_id):
     Args:
         a: int32 RaggedTensor (B, None), first segment.
         b: int32 RaggedTensor (B, None) or None, second segment.
-        seq_length: int, output length (truncate, then pad with ``pad_id``).
+        seq_length: int, most tokens per row (longer rows are truncated; shorter ones are
+            padded with ``pad_id`` to the longest row of the batch).
         cls_id, sep_id, pad_id: int special token ids.
 
     Returns:
-        dict of int32 (B, seq_length): token_ids, segment_ids, padding_mask (1 = real token).
+        dict of int32 (B, T <= seq_length): token_ids, segment_ids, padding_mask (1 = real token).
     """
     batch = a.nrows()
     cls = tf.fill([batch, 1], tf.constant(cls_id, tf.int32))
@@ -42,9 +45,8 @@ def pack_ids(a, b, seq_length, cls_id, sep_id, pad_id):
     token_ids = tf.concat([tf.cast(p, tf.int32) for p in parts], axis=1)  # (B, None)
     segment_ids = tf.concat(
         [tf.zeros_like(tf.cast(p, tf.int32)) + s for p, s in zip(parts, segments)], axis=1)
-    shape = [None, seq_length]
     return {
-        "token_ids": token_ids.to_tensor(default_value=pad_id, shape=shape),
-        "segment_ids": segment_ids.to_tensor(default_value=0, shape=shape),
-        "padding_mask": tf.ones_like(token_ids).to_tensor(default_value=0, shape=shape),
+        "token_ids": token_ids.to_tensor(default_value=pad_id),  # (B, T)
+        "segment_ids": segment_ids.to_tensor(default_value=0),
+        "padding_mask": tf.ones_like(token_ids).to_tensor(default_value=0),
     }
