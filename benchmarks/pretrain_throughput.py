@@ -41,6 +41,8 @@ def measure_size(size, settings, contenders=None):
             traceback.print_exc()
     log(f"pretrain {size}: {settings.repeats} alternating repeats × {settings.steps} steps")
     stats = alternate(timers, settings.repeats, settings.steps)
+    for name, step in stats.items():
+        log(f"  {name}: {batch / step.median:.1f} sequences/s (median of {step.n})")
     result = {
         "size": size, "config": config, "batch_size": batch,
         "seq_length": settings.seq_length, "num_masked": settings.num_masked,
