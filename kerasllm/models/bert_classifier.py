@@ -21,6 +21,10 @@ class BertClassifier(BertTask):
     for text pairs the segment ids mark segment B with 1.
     Outputs: (B, num_classes) float32 logits.
 
+    ``from_preset(name, num_classes=..., **overrides)``: overrides naming a
+    ``BertConfig`` field (``dropout`` included) shape the encoder; build the
+    classifier from an encoder to choose the head's own ``dropout``.
+
     Example:
     >>> model = BertClassifier.from_preset("bert_tiny", num_classes=5, vocabulary_size=100)
     >>> model.compile(optimizer=keras.optimizers.AdamW(2e-5))
