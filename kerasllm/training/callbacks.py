@@ -72,12 +72,14 @@ class StepLogger(keras.callbacks.Callback):
         now = time.perf_counter()
         start_time, start_step = self._window
         steps_per_second = (step - start_step) / max(now - start_time, 1e-9)
+        values = {"learning_rate": current_learning_rate(self.model.optimizer),
+                  "steps_per_second": steps_per_second,
+                  "tokens_per_second": steps_per_second * self.tokens_per_step,
+                  "batch_loss": float((logs or {}).get("loss", math.nan))}
         with self._writer.as_default(step=step):
-            tf.summary.scalar("learning_rate", current_learning_rate(self.model.optimizer))
-            tf.summary.scalar("steps_per_second", steps_per_second)
-            tf.summary.scalar("tokens_per_second", steps_per_second * self.tokens_per_step)
-            if logs and "loss" in logs:
-                tf.summary.scalar("batch_loss", float(logs["loss"]))
+            for name, value in values.items():
+                if math.isfinite(value):  # a diverged loss is reported by the trainer
+                    tf.summary.scalar(name, value)
         self._window = (now, step)
 
     def on_train_end(self, logs=None):
@@ -97,7 +99,8 @@ class Perplexity(keras.callbacks.Callback):
         for key in ("loss", "val_loss"):
             if key in logs:
                 name = key.replace("loss", "perplexity")
-                logs[name] = math.exp(min(float(logs[key]), 700.0))
+                loss = float(logs[key])
+                logs[name] = math.exp(loss) if loss < 88.0 else math.inf  # float32 range
         if "val_perplexity" in logs:
             print(f"epoch {epoch + 1}: eval perplexity {logs['val_perplexity']:.2f}")
 

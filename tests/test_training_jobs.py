@@ -1,0 +1,148 @@
+"""kerasllm pretrain / finetune / train-lm end to end on tiny data (in-process via CliRunner)."""
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import yaml
+from click.testing import CliRunner
+
+from kerasllm.cli.main import cli
+from training_helpers import REPO, lm_args, write_data
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory):
+    return write_data(tmp_path_factory.mktemp("data"))
+
+
+def invoke(args):
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    return result
+
+
+def test_pretrain_then_finetune_from_it(data, tmp_path):
+    from kerasllm.runs import load_run
+
+    pre = tmp_path / "pre"
+    result = invoke(["pretrain", "--preset", str(data / "bert.yaml"), "--task", "mlm+nsp",
+                     "--corpus", str(data / "corpus.txt"), "--vocab-size", "100",
+                     "--seq-length", "32", "--batch-size", "4", "--steps", "3",
+                     "--output", str(pre)])
+    assert result.exit_code == 0, result.output[-3000:]
+    assert "done: step 3" in result.output
+    for name in ("config.yaml", "vocab.txt", "model.keras", "metrics.json", "checkpoints", "logs"):
+        assert (pre / name).exists(), name
+    config = yaml.safe_load((pre / "config.yaml").read_text())
+    vocab = (pre / "vocab.txt").read_text().splitlines()
+    assert (config["job"], config["task"], config["family"]) == ("pretrain", "mlm+nsp", "bert")
+    assert config["model"]["vocabulary_size"] == len(vocab) and config["seq_length"] == 32
+    metrics = json.loads((pre / "metrics.json").read_text())
+    assert metrics["step"] == 3 and math.isfinite(metrics["mlm_loss"])
+    assert type(load_run(pre).model).__name__ == "BertPretrainer"
+
+    fine = tmp_path / "fine"
+    result = invoke(["finetune", "--init", str(pre), "--train", str(data / "train.csv"),
+                     "--eval", str(data / "eval.csv"), "--seq-length", "16", "--batch-size", "8",
+                     "--epochs", "3", "--learning-rate", "3e-3", "--output", str(fine)])
+    assert result.exit_code == 0, result.output[-3000:]
+    run = load_run(fine)
+    assert run.labels == ["neg", "pos"] and run.config["task"] == "classify"
+    assert (fine / "vocab.txt").read_text() == (pre / "vocab.txt").read_text()
+    history = json.loads((fine / "metrics.json").read_text())
+    assert history["step"] == 3 * (48 // 8) and 0.0 <= history["val_accuracy"] <= 1.0
+    # The classifier's encoder starts from the pretrained one: same embedding table shape.
+    assert run.model.encoder.embeddings.token_embedding.embeddings.shape[0] == len(vocab)
+
+
+def test_finetune_from_scratch_learns_vocab(data, tmp_path):
+    out = tmp_path / "scratch"
+    result = invoke(["finetune", "--init", "none", "--preset", str(data / "bert.yaml"),
+                     "--vocab-size", "60", "--train", str(data / "train.csv"),
+                     "--seq-length", "16", "--batch-size", "8", "--steps", "2",
+                     "--output", str(out)])
+    assert result.exit_code == 0, result.output[-3000:]
+    vocab = (out / "vocab.txt").read_text().splitlines()
+    assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] and len(vocab) <= 60
+    assert (out / "labels.txt").read_text().split() == ["neg", "pos"]
+
+
+def _tags(path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    acc = EventAccumulator(str(path), size_guidance={"tensors": 0})
+    acc.Reload()
+    return set(acc.Tags()["tensors"]) | set(acc.Tags()["scalars"])
+
+
+def test_train_lm_config_file_flags_override_and_tensorboard(data, tmp_path):
+    config = tmp_path / "lm.yaml"
+    config.write_text(f"learning-rate: 0.5\nepochs: 2\nbatch_size: 4\neval: {data / 'corpus.txt'}\n"
+                      "checkpoint_every: 5\n")
+    out = tmp_path / "lm"
+    result = invoke([*lm_args(data, out, "--config", str(config), "--learning-rate", "0.7")])
+    assert result.exit_code == 0, result.output[-3000:]
+    resolved = yaml.safe_load((out / "config.yaml").read_text())
+    assert resolved["learning_rate"] == 0.7       # the flag wins
+    assert resolved["epochs"] == 2 and resolved["checkpoint_every"] == 5  # from the file
+    assert resolved["optimizer"] == "sgd" and resolved["clipnorm"] == 5.0  # from the preset recipe
+    assert resolved["tokenizer"]["type"] == "word"
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["val_perplexity"] == pytest.approx(math.exp(metrics["val_loss"]), rel=1e-6)
+    assert metrics["val_perplexity"] < 50  # better than uniform over the 50-word vocabulary
+    assert "eval perplexity" in result.output
+    train_tags = _tags(out / "logs" / "train")
+    assert {"epoch_loss", "epoch_perplexity", "learning_rate", "steps_per_second",
+            "tokens_per_second", "batch_loss"} <= train_tags
+    assert "epoch_loss" in _tags(out / "logs" / "validation")
+    assert "_hparams_/session_start_info" in _tags(out / "logs")
+
+    # Same command again: nothing left to train, the run is not redone or refused.
+    again = invoke([*lm_args(data, out, "--config", str(config), "--learning-rate", "0.7")])
+    assert again.exit_code == 0 and f"resumed from step {metrics['step']}" in again.output
+
+    # A different config on the same RUN_DIR is refused in one line, files untouched.
+    before = (out / "config.yaml").read_text()
+    refused = invoke([*lm_args(data, out, "--config", str(config), "--learning-rate", "0.9")])
+    assert refused.exit_code == 1
+    assert "different config" in refused.output and "learning_rate" in refused.output
+    assert refused.output.count("\n") == 1 and "Traceback" not in refused.output
+    assert (out / "config.yaml").read_text() == before
+
+
+def test_unknown_config_key_is_one_line(data, tmp_path):
+    config = tmp_path / "bad.yaml"
+    config.write_text("learning_rate: 0.1\nbatchsize: 4\n")
+    result = invoke([*lm_args(data, tmp_path / "x", "--config", str(config))])
+    assert result.exit_code != 0
+    assert f"{config}: key 'batchsize': unknown option" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_nan_loss_stops_and_keeps_last_good_checkpoint(data, tmp_path):
+    # Decoupled weight decay with lr x decay >> 2 multiplies every kernel by about -1e8
+    # per step: the weights overflow to inf within a few steps and the loss turns NaN.
+    out = tmp_path / "nan"
+    result = invoke(["finetune", "--init", "none", "--preset", str(data / "bert.yaml"),
+                     "--vocab-size", "60", "--train", str(data / "train.csv"),
+                     "--seq-length", "16", "--batch-size", "8", "--steps", "12",
+                     "--learning-rate", "1e10", "--weight-decay", "1", "--warmup-steps", "0",
+                     "--checkpoint-every", "1", "--output", str(out)])
+    assert result.exit_code == 1, result.output[-2000:]
+    line = result.output.strip().splitlines()[-1]
+    assert line.startswith("Error: loss became NaN at step")
+    nan_step = int(line.split("at step ")[1].split(";")[0])
+    state = json.loads((out / "checkpoints" / "state.json").read_text())
+    assert 1 <= state["step"] < nan_step <= 12
+    assert (out / "checkpoints" / state["file"]).is_file()
+    assert not (out / "model.keras").exists()
+
+
+@pytest.mark.parametrize("script", ["pretrain", "finetune", "train_lm"])
+def test_scripts_are_the_same_commands(script):
+    out = subprocess.run([sys.executable, str(REPO / "scripts" / f"{script}.py"), "--help"],
+                         capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0
+    assert "--checkpoint-every" in out.stdout and "--config" in out.stdout
+    assert "[default: float32]" in " ".join(out.stdout.split())
