@@ -11,6 +11,11 @@ from pretraining_helpers import random_corpus, unique_corpus
 SEQ = 32
 
 
+def _pairs(rows):
+    """(A ids, B ids, label) of every packed row."""
+    return [_segments(rows, i) + (rows["labels"][i],) for i in range(len(rows["labels"]))]
+
+
 def _segments(rows, i):
     """(A ids, B ids) of packed row ``i``, checking the [CLS] A [SEP] B [SEP] layout."""
     tokens, segments, real = rows["token_ids"][i], rows["segment_ids"][i], rows["padding_mask"][i]
@@ -30,15 +35,13 @@ def _packed(task, seed=3, **overrides):
 
 def test_nsp_pairs_are_real_continuations_or_other_documents():
     corpus, _, doc_of, rows = _packed("nsp")
-    labels = rows["labels"]
-    assert 0.4 < labels.mean() < 0.65
-    for i in range(len(labels)):
-        a, b = _segments(rows, i)
+    assert 0.4 < rows["labels"].mean() < 0.65
+    for a, b, label in _pairs(rows):
         assert len(a) >= 1 and len(b) >= 1 and len(a) + len(b) <= SEQ - 3
         # Each segment is one contiguous run of the source text.
         assert (np.diff(a) == 1).all() and (np.diff(b) == 1).all()
         assert len({doc_of[t] for t in a}) == 1 and len({doc_of[t] for t in b}) == 1
-        if labels[i] == 0:  # B follows A in the same document
+        if label == 0:  # B follows A in the same document
             assert doc_of[b[0]] == doc_of[a[0]] and b[0] > a[-1]
         else:
             assert doc_of[b[0]] != doc_of[a[0]]
@@ -49,10 +52,9 @@ def test_nsp_puts_unused_sentences_back():
     config = PretrainingConfig(max_seq_length=SEQ, dupe_factor=1, short_seq_prob=0.0)
     rows = pack_pairs(corpus, plan_dupes(corpus, config), SEQ, vocab)
     used = set()
-    for i in range(len(rows["labels"])):
-        a, b = _segments(rows, i)
+    for a, b, label in _pairs(rows):
         used.update(a.tolist())
-        if rows["labels"][i] == 0:
+        if label == 0:
             used.update(b.tolist())
     # Only truncation loses text: the tail of a random-B chunk starts the next chunk.
     assert len(used) / corpus.num_tokens > 0.9
@@ -60,12 +62,10 @@ def test_nsp_puts_unused_sentences_back():
 
 def test_sop_pairs_are_consecutive_and_swapped_about_half_the_time():
     _, _, doc_of, rows = _packed("sop")
-    labels = rows["labels"]
-    assert 0.4 < labels.mean() < 0.6
-    for i in range(len(labels)):
-        a, b = _segments(rows, i)
+    assert 0.4 < rows["labels"].mean() < 0.6
+    for a, b, label in _pairs(rows):
         assert doc_of[a[0]] == doc_of[b[0]]
-        first, second = (b, a) if labels[i] == 1 else (a, b)
+        first, second = (b, a) if label == 1 else (a, b)
         assert first[-1] < second[0]
 
 
