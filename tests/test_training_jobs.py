@@ -1,8 +1,12 @@
 """kerasllm pretrain / finetune / train-lm end to end on tiny data (in-process via CliRunner)."""
 import json
 import math
+import socket
 import subprocess
 import sys
+import time
+import urllib.request
+from pathlib import Path
 
 import pytest
 import yaml
@@ -76,13 +80,21 @@ def _tags(path):
     return set(acc.Tags()["tensors"]) | set(acc.Tags()["scalars"])
 
 
-def test_train_lm_config_file_flags_override_and_tensorboard(data, tmp_path):
-    config = tmp_path / "lm.yaml"
+@pytest.fixture(scope="module")
+def lm_run(data, tmp_path_factory):
+    """train-lm from a --config file, with one flag overriding the file."""
+    root = tmp_path_factory.mktemp("lm")
+    config = root / "lm.yaml"
     config.write_text(f"learning-rate: 0.5\nepochs: 2\nbatch_size: 4\neval: {data / 'corpus.txt'}\n"
                       "checkpoint_every: 5\n")
-    out = tmp_path / "lm"
-    result = invoke([*lm_args(data, out, "--config", str(config), "--learning-rate", "0.7")])
+    args = [*lm_args(data, root / "run", "--config", str(config), "--learning-rate", "0.7")]
+    result = invoke(args)
     assert result.exit_code == 0, result.output[-3000:]
+    return root / "run", args, result.output
+
+
+def test_train_lm_config_file_with_flag_override(lm_run):
+    out, _, output = lm_run
     resolved = yaml.safe_load((out / "config.yaml").read_text())
     assert resolved["learning_rate"] == 0.7       # the flag wins
     assert resolved["epochs"] == 2 and resolved["checkpoint_every"] == 5  # from the file
@@ -91,24 +103,61 @@ def test_train_lm_config_file_flags_override_and_tensorboard(data, tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["val_perplexity"] == pytest.approx(math.exp(metrics["val_loss"]), rel=1e-6)
     assert metrics["val_perplexity"] < 50  # better than uniform over the 50-word vocabulary
-    assert "eval perplexity" in result.output
+    assert "eval perplexity" in output
+
+
+def test_tensorboard_event_files_hold_the_tags(lm_run):
+    out = lm_run[0]
     train_tags = _tags(out / "logs" / "train")
     assert {"epoch_loss", "epoch_perplexity", "learning_rate", "steps_per_second",
             "tokens_per_second", "batch_loss"} <= train_tags
-    assert "epoch_loss" in _tags(out / "logs" / "validation")
+    assert {"epoch_loss", "epoch_perplexity"} <= _tags(out / "logs" / "validation")
     assert "_hparams_/session_start_info" in _tags(out / "logs")
 
-    # Same command again: nothing left to train, the run is not redone or refused.
-    again = invoke([*lm_args(data, out, "--config", str(config), "--learning-rate", "0.7")])
-    assert again.exit_code == 0 and f"resumed from step {metrics['step']}" in again.output
 
+def test_rerun_resumes_and_other_config_is_refused(lm_run):
+    out, args, _ = lm_run
+    step = json.loads((out / "metrics.json").read_text())["step"]
+    # Same command again: nothing left to train; not redone, not refused.
+    again = invoke(args)
+    assert again.exit_code == 0 and f"resumed from step {step}" in again.output
+    assert json.loads((out / "metrics.json").read_text())["step"] == step
     # A different config on the same RUN_DIR is refused in one line, files untouched.
     before = (out / "config.yaml").read_text()
-    refused = invoke([*lm_args(data, out, "--config", str(config), "--learning-rate", "0.9")])
+    refused = invoke([a if a != "0.7" else "0.9" for a in args])
     assert refused.exit_code == 1
     assert "different config" in refused.output and "learning_rate" in refused.output
     assert refused.output.count("\n") == 1 and "Traceback" not in refused.output
     assert (out / "config.yaml").read_text() == before
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.mark.slow
+def test_tensorboard_serves_the_run_over_http(lm_run):
+    binary = Path(sys.executable).with_name("tensorboard")
+    port = _free_port()
+    proc = subprocess.Popen([str(binary), "--logdir", str(lm_run[0] / "logs"), "--host",
+                             "127.0.0.1", "--port", str(port), "--load_fast", "false"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        body, deadline = "", time.time() + 90
+        while time.time() < deadline and "tokens_per_second" not in body:
+            try:
+                url = f"http://127.0.0.1:{port}/data/plugin/scalars/tags"
+                body = urllib.request.urlopen(url, timeout=5).read().decode()
+            except OSError:
+                time.sleep(1)
+        tags = json.loads(body)
+        assert {"learning_rate", "tokens_per_second", "epoch_loss"} <= set(tags["train"])
+        assert "epoch_loss" in tags["validation"]
+    finally:
+        proc.kill()
+        proc.wait(timeout=30)
 
 
 def test_unknown_config_key_is_one_line(data, tmp_path):

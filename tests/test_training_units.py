@@ -1,0 +1,62 @@
+"""Schedules, AdamW's weight-decay exclusions, seeded input streams, RUN_DIR checks."""
+import keras
+import numpy as np
+import pytest
+
+from kerasllm.errors import KerasLLMError
+from kerasllm.training import optimizers
+from kerasllm.training.inputs import array_batches
+from kerasllm.training.run_setup import prepare_run_dir
+
+
+def test_warmup_then_linear_decay_and_round_trip():
+    schedule = optimizers.WarmupPolynomialDecay(1e-3, warmup_steps=10, total_steps=110)
+    values = [float(schedule(s)) for s in (0, 5, 10, 60, 110, 500)]
+    np.testing.assert_allclose(values, [0.0, 5e-4, 1e-3, 5e-4, 0.0, 0.0], atol=1e-9)
+    restored = keras.optimizers.schedules.deserialize(
+        keras.optimizers.schedules.serialize(schedule))
+    assert float(restored(37)) == pytest.approx(float(schedule(37)))
+
+
+def test_zaremba_epoch_decay():
+    schedule = optimizers.EpochDecay(1.0, decay=0.5, decay_start_epoch=4, steps_per_epoch=10)
+    assert [float(schedule(s)) for s in (0, 39, 40, 49, 50, 60)] == [1, 1, 0.5, 0.5, 0.25, 0.125]
+
+
+def test_adamw_does_not_decay_layer_norm_or_bias():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(4),
+                              keras.layers.LayerNormalization()])
+    opt = optimizers.adamw(0.1, warmup_steps=0, total_steps=100, weight_decay=0.5)
+    before = {v.path: np.array(v) for v in model.trainable_variables}
+    # Zero gradients: Adam's update is 0, so only weight decay can move a variable.
+    opt.apply_gradients([(keras.ops.zeros_like(v), v) for v in model.trainable_variables])
+    moved = {v.path.split("/")[-1]: not np.allclose(np.array(v), before[v.path])
+             for v in model.trainable_variables}
+    assert moved == {"kernel": True, "bias": False, "gamma": False, "beta": False}
+
+
+def test_array_batches_depend_only_on_seed_epoch_and_position():
+    x = np.arange(20)
+    batches, steps = array_batches((x, 2 * x), batch_size=3, seed=7)
+    assert steps == 6
+    full = [b[0].numpy().tolist() for b in batches(0).take(14)]
+    assert [b[0].numpy().tolist() for b in batches(9).take(5)] == full[9:14]
+    assert sorted(sum(full[:6], [])) == sorted(set(sum(full[:6], [])))  # no repeats in an epoch
+    assert full[:6] != full[6:12]  # a new order every epoch
+    again, _ = array_batches((x, 2 * x), batch_size=3, seed=7)
+    assert [b[1].numpy().tolist() for b in again(0).take(14)] == [[2 * v for v in r] for r in full]
+
+
+def test_run_dir_refuses_other_config_and_non_runs(tmp_path):
+    config = {"job": "train-lm", "model": {"units": 16}, "learning_rate": 1.0}
+    assert prepare_run_dir(tmp_path / "run", config) is False
+    assert prepare_run_dir(tmp_path / "run", dict(config, output="elsewhere")) is True
+    with pytest.raises(KerasLLMError, match=r"key 'model.units': 16 there, 32 now"):
+        prepare_run_dir(tmp_path / "run", dict(config, model={"units": 32}))
+    assert prepare_run_dir(tmp_path / "run", dict(config, model={"units": 32}),
+                           overwrite=True) is False
+    (tmp_path / "mine").mkdir()
+    (tmp_path / "mine" / "thesis.tex").write_text("precious")
+    with pytest.raises(KerasLLMError, match="refusing to delete"):
+        prepare_run_dir(tmp_path / "mine", config, overwrite=True)
+    assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
