@@ -8,6 +8,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import numpy as np
 import pytest
 import yaml
 from click.testing import CliRunner
@@ -60,6 +61,28 @@ def test_pretrain_then_finetune_from_it(data, tmp_path):
     assert run.model.encoder.embeddings.token_embedding.embeddings.shape[0] == len(vocab)
 
 
+def test_pretrain_from_tfrecord_examples(data, tmp_path):
+    vocab = tmp_path / "vocab.txt"
+    from kerasllm.data import learn_vocabulary, write_vocabulary
+
+    write_vocabulary(learn_vocabulary((data / "corpus.txt").read_text().split("\n"), 80), vocab)
+    built = invoke(["data", "pretrain", "--corpus", str(data / "corpus.txt"), "--vocab", str(vocab),
+                    "--output", str(tmp_path / "examples"), "--max-seq-length", "32",
+                    "--dupe-factor", "1"])
+    assert built.exit_code == 0, built.output[-2000:]
+    out = tmp_path / "run"
+    result = invoke(["pretrain", "--preset", str(data / "bert.yaml"), "--task", "mlm",
+                     "--examples", str(tmp_path / "examples"), "--vocab", str(vocab),
+                     "--seq-length", "32", "--batch-size", "4", "--steps", "2",
+                     "--output", str(out)])
+    assert result.exit_code == 0, result.output[-3000:]
+    assert json.loads((out / "metrics.json").read_text())["step"] == 2
+    wrong = invoke(["pretrain", "--preset", str(data / "bert.yaml"), "--task", "mlm",
+                    "--examples", str(tmp_path / "examples"), "--vocab", str(vocab),
+                    "--seq-length", "16", "--output", str(tmp_path / "other")])
+    assert wrong.exit_code == 1 and "pass --seq-length 32" in wrong.output
+
+
 def test_finetune_from_scratch_learns_vocab(data, tmp_path):
     out = tmp_path / "scratch"
     result = invoke(["finetune", "--init", "none", "--preset", str(data / "bert.yaml"),
@@ -104,6 +127,10 @@ def test_train_lm_config_file_with_flag_override(lm_run):
     assert metrics["val_perplexity"] == pytest.approx(math.exp(metrics["val_loss"]), rel=1e-6)
     assert metrics["val_perplexity"] < 50  # better than uniform over the 50-word vocabulary
     assert "eval perplexity" in output
+    from kerasllm.runs import load_run
+
+    model = load_run(out).model  # saved stateless, for generate / evaluate / export
+    assert model.stateful is False and model.generate(np.array([[2, 3]]), 4, seed=1).shape == (1, 6)
 
 
 def test_tensorboard_event_files_hold_the_tags(lm_run):
