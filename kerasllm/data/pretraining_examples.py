@@ -77,26 +77,38 @@ def plan_dupes(corpus, config):
 
 
 def pack_pairs(corpus, plan, max_seq_length, vocab):
-    """Rows ``[CLS] A [SEP] B [SEP] [PAD]...`` for every pair of ``plan``.
+    """Rows ``[CLS] A [SEP] B [SEP] [PAD]...`` for every pair of ``plan``, as numpy.
 
     Returns dict of numpy arrays: ``token_ids``, ``segment_ids``,
     ``padding_mask`` (N, T) int32 and ``labels`` (N,) int32.
     """
-    pos = np.arange(max_seq_length)[None, :]  # (1, T)
-    a_len, b_len = plan.a_length[:, None], plan.b_length[:, None]  # (N, 1)
-    in_a = (pos >= 1) & (pos <= a_len)
+    spans = (plan.a_start, plan.a_length, plan.b_start, plan.b_length)
+    rows = pack_spans(corpus.ids_tensor, *spans, max_seq_length, vocab)
+    rows = {key: value.numpy() for key, value in rows.items()}
+    rows["labels"] = plan.labels.astype(np.int32)
+    return rows
+
+
+def pack_spans(ids, a_start, a_length, b_start, b_length, max_seq_length, vocab):
+    """TF op version of ``pack_pairs`` (used inside ``tf.data`` maps).
+
+    ``ids`` is the corpus' token ids (1-D); A of row ``n`` is
+    ``ids[a_start[n] : a_start[n] + a_length[n]]``, B likewise. Returns dict
+    ``token_ids``, ``segment_ids``, ``padding_mask``: (N, T) int32 tensors.
+    """
+    pos = tf.range(max_seq_length, dtype=tf.int64)[None, :]  # (1, T)
+    a_start, a_len, b_start, b_len = (tf.cast(v, tf.int64)[:, None] for v in (a_start, a_length, b_start, b_length))
+    in_a = (pos >= 1) & (pos <= a_len)  # (N, T)
     in_b = (pos >= a_len + 2) & (pos < a_len + 2 + b_len)
-    source = np.where(in_a, plan.a_start[:, None] + pos - 1, plan.b_start[:, None] + pos - a_len - 2)
-    source = np.where(in_a | in_b, source, 0)  # (N, T) index into corpus.ids
-    tokens = np.where(in_a | in_b, corpus.ids[source], vocab.pad_id).astype(np.int32)
+    source = tf.where(in_a, a_start + pos - 1, b_start + pos - a_len - 2)
+    tokens = tf.where(in_a | in_b, tf.gather(ids, tf.where(in_a | in_b, source, 0)), vocab.pad_id)
+    sep = (pos == a_len + 1) | (pos == a_len + b_len + 2)
+    tokens = tf.where(pos == 0, vocab.cls_id, tf.where(sep, vocab.sep_id, tokens))
     real = pos < a_len + b_len + 3
-    tokens[:, 0] = vocab.cls_id
-    tokens[(pos == a_len + 1) | (pos == a_len + b_len + 2)] = vocab.sep_id
     return {
-        "token_ids": tokens,
-        "segment_ids": ((pos >= a_len + 2) & real).astype(np.int32),
-        "padding_mask": np.broadcast_to(real, tokens.shape).astype(np.int32),
-        "labels": plan.labels.astype(np.int32),
+        "token_ids": tf.cast(tokens, tf.int32),
+        "segment_ids": tf.cast((pos >= a_len + 2) & real, tf.int32),
+        "padding_mask": tf.cast(real & tf.ones_like(in_a), tf.int32),
     }
 
 

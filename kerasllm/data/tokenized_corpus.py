@@ -13,6 +13,7 @@ A document's sentences are consecutive in ``ids``, so any run of sentences is
 one contiguous span. Empty sentences and empty documents are dropped.
 """
 import numpy as np
+import tensorflow as tf
 
 from kerasllm.errors import DataError
 
@@ -33,6 +34,7 @@ class TokenizedCorpus:
         self.sentence_lengths = np.asarray(sentence_lengths, dtype=np.int64)
         self.sentence_starts = np.concatenate([[0], np.cumsum(self.sentence_lengths)[:-1]]).astype(np.int64)
         self.document_splits = np.asarray(document_splits, dtype=np.int64)
+        self._ids_tensor = None
         if self.num_documents == 0:
             raise DataError("The corpus has no non-empty documents; give text files with one sentence per line.")
 
@@ -43,6 +45,13 @@ class TokenizedCorpus:
     @property
     def num_tokens(self):
         return len(self.ids)
+
+    @property
+    def ids_tensor(self):
+        """``ids`` as a ``tf.Tensor`` (made once; packing gathers from it)."""
+        if self._ids_tensor is None:
+            self._ids_tensor = tf.constant(self.ids)
+        return self._ids_tensor
 
     def document_sentences(self, doc):
         """``(first, last)`` sentence indices of document ``doc`` (last exclusive)."""
