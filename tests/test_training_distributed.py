@@ -38,6 +38,7 @@ def test_two_cpu_replicas_match_one(data, tmp_path, one_replica):
     assert result.returncode == 0, result.stderr[-2000:]
     two = metrics(out)
     assert two["step"] == one_replica["step"] == 12
+    print(f"2 replicas: |loss diff| = {abs(two['loss'] - one_replica['loss']):.2e}")
     assert two["loss"] == pytest.approx(one_replica["loss"], abs=1e-4)
     assert two["loss"] < 3.9  # below ln(50): it learned something
 
@@ -66,6 +67,7 @@ def test_two_workers_match_one(data, tmp_path, one_replica):
     assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
     multi = metrics(out)  # written by the chief (worker 0) only
     assert multi["step"] == 12
+    print(f"2 workers: |loss diff| = {abs(multi['loss'] - one_replica['loss']):.2e}")
     assert multi["loss"] == pytest.approx(one_replica["loss"], abs=1e-4)
 
 

@@ -8,6 +8,7 @@ strategy first (it must exist before TensorFlow initialises its devices),
 then the dtype policy, the RUN_DIR, and model + optimizer inside
 ``strategy.scope()``.
 """
+import contextlib
 import dataclasses
 from typing import Callable, Optional
 
@@ -56,7 +57,29 @@ def run_job(prepare, options):
     """Run a job end to end; returns the metrics dict (also in RUN_DIR/metrics.json)."""
     options = {**COMMON_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
     strategy = make_strategy(options["replicas"])
-    precision.set_precision(options["precision"])
+    with _process_settings():
+        precision.set_precision(options["precision"])
+        return _train(prepare, options, strategy)
+
+
+@contextlib.contextmanager
+def _process_settings():
+    """Give the dtype policy and op determinism back afterwards, so a job run
+    from Python (the demo, a notebook, tests) leaves the process as it found it."""
+    import keras
+    from tensorflow.python.framework import config as tf_config  # no public "disable"
+
+    policy = keras.mixed_precision.global_policy().name
+    deterministic = tf_config.is_op_determinism_enabled()
+    try:
+        yield
+    finally:
+        keras.mixed_precision.set_global_policy(policy)
+        if not deterministic:
+            tf_config.disable_op_determinism()
+
+
+def _train(prepare, options, strategy):
     spec = prepare(options, strategy)
     ctx = setup_run(options, spec.config, strategy)
     if ctx.chief:
