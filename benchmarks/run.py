@@ -25,9 +25,9 @@ from report import load_results, merge_results, write_json, write_markdown
 BENCHMARKS = {
     "matmul_peak": ("mfu:run_peak", "tf.matmul peak FLOP/s (MFU denominator)"),
     "pretrain": ("pretrain_throughput:run", "MLM+NSP training steps vs keras-hub"),
+    "finetune": ("finetune_throughput:run", "BBC titles fine-tuning vs keras-hub"),
     "mfu": ("mfu:run", "model FLOPs utilisation of training"),
     "pipeline": ("input_pipeline:run", "streaming pretraining input vs trainer"),
-    "finetune": ("finetune_throughput:run", "BBC titles fine-tuning vs keras-hub"),
     "lstm": ("lstm_throughput:run", "LSTMLanguageModel vs keras LSTM stack"),
     "serving": ("serving:run", "exported SavedModel latency"),
     "memory": ("memory:run", "peak RSS of BERT training"),
