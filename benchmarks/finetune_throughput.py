@@ -172,4 +172,5 @@ def run(settings, context):
         "columns": ["implementation", "sequence length", "XLA", "steps trained", "s/epoch",
                     "examples/s", "test accuracy"],
         "rows": rows, "notes": notes, "targets": targets,
-        "plot": {"x": "implementation", "series": ["examples/s"], "ylabel": "examples/s"}}}
+        "plot": {"x": "implementation", "series": ["examples/s"], "ylabel": "examples/s",
+                 "log": True}}}

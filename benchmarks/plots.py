@@ -7,6 +7,7 @@ bars per distinct value of column ``x``, one bar per series column (or, with
 whiskers from the min to the max run, an optional dashed target line.
 """
 import os
+import textwrap
 
 from report import is_stat
 
@@ -62,7 +63,7 @@ def plot_section(name, section, out_dir, label):
     if spec.get("hline") is not None:
         ax.axhline(spec["hline"], color="grey", linestyle="--", linewidth=1, label="target")
     ax.set_xticks(range(len(groups)))
-    ax.set_xticklabels(groups, fontsize=8)
+    ax.set_xticklabels([textwrap.fill(g, 24) for g in groups], fontsize=7)
     ax.set_ylabel(spec.get("ylabel", ""))
     if spec.get("log"):
         ax.set_yscale("log")
@@ -75,10 +76,11 @@ def plot_section(name, section, out_dir, label):
     return filename
 
 
-def plot_all(results, out_dir):
+def plot_all(results, out_dir, prefix):
+    """One PNG per section that asks for one, named ``<prefix>_<section>.png``."""
     files = {}
     for name, section in results["benchmarks"].items():
-        filename = plot_section(name, section, out_dir, results["machine"]["label"])
+        filename = plot_section(name, section, out_dir, prefix)
         if filename:
             files[name] = filename
     return files

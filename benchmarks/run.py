@@ -99,7 +99,7 @@ def main(argv=None):
     results = merge_results(load_results(base + ".json"), results)
     write_json(base + ".json", results)
     from plots import plot_all
-    plot_files = plot_all(results, out_dir)
+    plot_files = plot_all(results, out_dir, os.path.basename(base))
     write_markdown(base + ".md", results, plot_files)
     log(f"wrote {base}.json, {base}.md and {len(plot_files)} plots")
     print(open(base + ".md").read())
