@@ -2,12 +2,14 @@
 import dataclasses
 
 import numpy as np
+import pytest
 import tensorflow as tf
 
 from kerasllm.data.masking import VocabularyInfo
 from kerasllm.data.tokenized_corpus import TokenizedCorpus
 from kerasllm.data.pretraining_examples import PretrainingConfig
 from kerasllm.data.streaming import streaming_pretraining_dataset
+from kerasllm.errors import DataError
 from pretraining_helpers import random_corpus, vocabulary
 
 CONFIG = PretrainingConfig(max_seq_length=24, max_predictions=4, seed=11)
@@ -75,3 +77,12 @@ def test_nsp_and_sop_batches_are_unmasked():
         x, labels = _epoch(streaming_pretraining_dataset(corpus, vocab, 16, task=task, config=CONFIG))[0]
         assert sorted(x) == ["padding_mask", "segment_ids", "token_ids"] and labels.shape == (16,)
         assert not (x["token_ids"] == vocab.mask_id).any()
+
+
+def test_a_one_document_corpus_fails_before_iteration_for_nsp():
+    corpus = TokenizedCorpus.from_id_documents([[[5, 6, 7], [8, 9]]])
+    vocab = VocabularyInfo.from_tokens(vocabulary(10))
+    with pytest.raises(DataError, match="at least 2 documents"):
+        streaming_pretraining_dataset(corpus, vocab, 4)
+    x, labels = _epoch(streaming_pretraining_dataset(corpus, vocab, 4, task="sop", config=CONFIG))[0]
+    assert x["token_ids"].shape == (1, 24) and labels.shape == (1,)

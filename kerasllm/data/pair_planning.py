@@ -69,11 +69,7 @@ def plan_pairs(corpus, max_seq_length, short_seq_prob, task, rng):
         raise DataError(f"Unknown pair task {task!r}; use one of {', '.join(TASKS)}.")
     if max_seq_length < 5:
         raise DataError(f"max_seq_length must be >= 5 to hold [CLS] A [SEP] B [SEP]; received {max_seq_length}.")
-    if task == "nsp" and corpus.num_documents < 2:
-        raise DataError(
-            f"Next-sentence prediction needs at least 2 documents (a random B comes from another one); "
-            f"received {corpus.num_documents}. Add documents separated by blank lines, or use task 'sop'."
-        )
+    check_pairable(corpus, task)
     rows = []
     offsets = _Offsets(corpus)
     for doc in range(corpus.num_documents):
@@ -82,6 +78,15 @@ def plan_pairs(corpus, max_seq_length, short_seq_prob, task, rng):
     plan = PairPlan(*(columns[:, i] for i in range(5)))
     _truncate(plan, max_seq_length - 3, rng)
     return plan
+
+
+def check_pairable(corpus, task):
+    """``DataError`` now (not mid-epoch inside tf.data) if ``corpus`` cannot give ``task`` pairs."""
+    if task == "nsp" and corpus.num_documents < 2:
+        raise DataError(
+            f"Next-sentence prediction needs at least 2 documents (a random B comes from another one); "
+            f"received {corpus.num_documents}. Add documents separated by blank lines, or use task 'sop'."
+        )
 
 
 class _Offsets:

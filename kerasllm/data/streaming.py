@@ -16,6 +16,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasllm.data.masking import mask_batch
+from kerasllm.data.pair_planning import check_pairable
 from kerasllm.data.pretraining_examples import PretrainingConfig, check_task, pack_spans, plan_epoch, to_task_format
 
 _BLOCK_ROWS = 1024  # rows masked per call: per-call op overhead dominates small batches
@@ -94,6 +95,7 @@ def streaming_pretraining_dataset(corpus, vocab, batch_size, task="mlm+nsp", con
     """
     check_task(task)
     config = dataclasses.replace(config or PretrainingConfig(), task="sop" if "sop" in task else "nsp").validate()
+    check_pairable(corpus, config.task)
     # Blocks of whole batches are masked together, then split into batches (same rows either way).
     block_size = batch_size * max(1, _BLOCK_ROWS // batch_size)
     ds = tf.data.Dataset.from_generator(_Passes(corpus, config, block_size), output_signature=block_signature())
