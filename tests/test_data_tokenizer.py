@@ -38,6 +38,8 @@ def test_bert_normalisation_details(vocab_file):
     # soft hyphen / zero-width space are deleted (one word), no-break space splits, ß is not case-folded to ss
     assert tok.tokenize("qu\u00adick br\u200bown the\u00a0fox ß").numpy().tolist() == [6, 7, 8, 9, 5, 10, 20]
     assert tok.tokenize("x" * 101).numpy().tolist() == [1]  # > 100 characters -> [UNK]
+    # NUL is deleted like other control characters (tf-text's regex_split would stop at it)
+    assert tok.tokenize("qu\x00ick the [MASK]\x00 fox").numpy().tolist() == [6, 7, 5, 4, 10]
     assert tok.tokenize("the [MASK] fox [SEP]").numpy().tolist() == [5, 4, 10, 3]  # special tokens kept whole
 
 

@@ -92,6 +92,8 @@ def split_words(text, lowercase=True, strip_accents=True, special_pattern=None):
     Words longer than 100 characters become "[UNK]" (BERT's cap). Text matching
     ``special_pattern`` (a regex of special tokens) is kept whole and unnormalized.
     """
+    # tf-text's regex_split stops at a NUL byte; HF's clean_text drops NUL anyway.
+    text = tf.strings.regex_replace(text, r"\x00", "")
     if special_pattern:
         pieces = tf_text.regex_split(text, special_pattern, special_pattern)  # (B, S)
         is_special = tf.strings.regex_full_match(pieces.flat_values, special_pattern)
