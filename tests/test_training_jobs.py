@@ -144,11 +144,13 @@ def test_tensorboard_event_files_hold_the_tags(lm_run):
 
 def test_rerun_resumes_and_other_config_is_refused(lm_run):
     out, args, _ = lm_run
-    step = json.loads((out / "metrics.json").read_text())["step"]
+    metrics = json.loads((out / "metrics.json").read_text())
+    step = metrics["step"]
     # Same command again: nothing left to train; not redone, not refused.
     again = invoke(args)
     assert again.exit_code == 0 and f"resumed from step {step}" in again.output
-    assert json.loads((out / "metrics.json").read_text())["step"] == step
+    assert "already finished" in again.output
+    assert json.loads((out / "metrics.json").read_text()) == metrics
     # A different config on the same RUN_DIR is refused in one line, files untouched.
     before = (out / "config.yaml").read_text()
     refused = invoke([a if a != "0.7" else "0.9" for a in args])

@@ -11,6 +11,7 @@ rest of the interrupted epoch as its own short ``fit`` call before the
 remaining whole epochs.
 """
 import dataclasses
+import json
 import time
 from typing import Callable, Optional
 
@@ -81,6 +82,10 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
     start = min(ckpt.resumed_step, plan.total_steps)
     if start:
         click.echo(f"resumed from step {start}")
+    finished = ctx.path / runs.METRICS_FILE
+    if start == plan.total_steps and finished.is_file():
+        click.echo(f"{ctx.path} already finished at step {start}; nothing to do.")
+        return json.loads(finished.read_text())
     _build(model, plan)
     epoch, batch = divmod(start, plan.steps_per_epoch)
     callbacks = _callbacks(ctx, plan, ckpt, hparams, batch)
