@@ -173,15 +173,16 @@ def alternate(timers, repeats, steps):
     return {name: timer.stat() for name, timer in timers.items()}
 
 
-def best_setting(build, dataset, settings, warmup=None):
+def best_setting(build, dataset, settings, warmup=None, jit_options=None):
     """Probe each XLA setting of ``settings.jit_options``; keep the faster model.
 
-    ``build(jit_compile)`` returns a compiled model. Returns (FitTimer of the
+    ``build(jit_compile)`` returns a compiled model; ``jit_options`` overrides
+    ``settings.jit_options`` (e.g. one setting carried over). Returns (FitTimer of the
     winner, with ``.jit_compile`` set and no recorded repeats; {jit: s/step}).
     """
     import gc
     probes, timers, failure = {}, {}, None
-    for jit in settings.jit_options:
+    for jit in jit_options or settings.jit_options:
         try:
             timer = FitTimer(build(jit), dataset)
             first = timer.warm_up(settings.warmup if warmup is None else warmup)

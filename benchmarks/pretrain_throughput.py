@@ -23,19 +23,23 @@ KERASLLM_MLM = "kerasllm BertMaskedLM (MLM)"
 KERASHUB_MLM = "keras-hub BertMaskedLM (MLM)"
 
 
-def measure_size(size, settings, contenders=None):
+def measure_size(size, settings, context, contenders=None):
     """Step-time Stats of each contender for one preset; errors are recorded, not raised."""
     config = bert_config(size, **settings.bert_overrides)
     batch = settings.batch_for(size)
     arrays = synthetic_pretraining_arrays(config, batch, settings.seq_length, settings.num_masked)
     datasets = {flag: pretraining_dataset(arrays, flag) for flag in (True, False)}
     timers, probes, errors = {}, {}, {}
+    chosen = context.setdefault("xla_choice", {})  # contender -> XLA setting of a smaller size
     for name in contenders or CONTENDERS:
         builder, with_nsp = CONTENDERS[name]
-        log(f"pretrain {size}: probing {name} (XLA {settings.jit_options})")
+        carry = size in settings.xla_carry_over_sizes and name in chosen
+        options = (chosen[name],) if carry else settings.jit_options
+        log(f"pretrain {size}: probing {name} (XLA {options}{', carried over' if carry else ''})")
         try:
             timers[name], probes[name] = best_setting(
-                lambda jit: builder(config, jit), datasets[with_nsp], settings)
+                lambda jit: builder(config, jit), datasets[with_nsp], settings, jit_options=options)
+            chosen[name] = timers[name].jit_compile
         except Exception as exc:  # a missing or broken contender must not sink the others
             errors[name] = f"{type(exc).__name__}: {exc}".splitlines()[0][:300]
             traceback.print_exc()
@@ -61,7 +65,7 @@ def measured(context, size, settings, contenders=None):
     wanted = set(contenders or CONTENDERS)
     have = cache.get(size)
     if have is None or not wanted <= set(have["step_times"]) | set(have["errors"]):
-        cache[size] = measure_size(size, settings, contenders)
+        cache[size] = measure_size(size, settings, context, contenders)
     return cache[size]
 
 
@@ -90,6 +94,7 @@ def run(settings, context):
         ratios.append({"model": size,
                        "MLM+NSP / keras-hub MLM": paired_ratio(result, KERASLLM_FULL, KERASHUB_MLM),
                        "MLM / keras-hub MLM": paired_ratio(result, KERASLLM_MLM, KERASHUB_MLM)})
+    carried = [size for size in settings.bert_sizes if size in settings.xla_carry_over_sizes]
     targets = [target(f"{r['model']} MLM+NSP / keras-hub", r["MLM+NSP / keras-hub MLM"],
                       "≥ 1.1×", r["MLM+NSP / keras-hub MLM"]["median"] >= 1.1)
                for r in ratios if r["MLM+NSP / keras-hub MLM"]]
@@ -98,7 +103,9 @@ def run(settings, context):
         "sequence, 90 % of sequences full length; identical fixed-shape synthetic "
         "batches for every contender; AdamW 1e-4, no metrics; GELU (tanh approximation) "
         "in both, as keras-hub hard-codes it.",
-        "XLA: each contender is probed with jit_compile off and on and runs with the faster.",
+        "XLA: each contender is probed with jit_compile off and on and runs with the faster"
+        + (f"; {', '.join(carried)} reuse the setting that won on the previous size "
+           "(a probe there costs minutes of compilation on 2 cores)." if carried else "."),
     ]
     main = {"title": "1. Pretraining throughput vs keras-hub",
             "columns": ["model", "implementation", "batch", "XLA", "ms/step",

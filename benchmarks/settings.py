@@ -22,6 +22,8 @@ class Settings:
     seq_length: int = 128
     num_masked: int = 20
     jit_options: Tuple[bool, ...] = (False, True)
+    # sizes that reuse each contender's XLA choice from the previous size instead of probing
+    xla_carry_over_sizes: Tuple[str, ...] = ("bert_base",)
     warmup: int = 1          # steps of the untimed first fit (tracing / XLA compilation)
     probe_steps: int = 1     # timed steps of the XLA off/on probe
     repeats: int = 3
