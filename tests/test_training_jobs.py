@@ -224,3 +224,25 @@ def test_scripts_are_the_same_commands(script):
     assert out.returncode == 0
     assert "--checkpoint-every" in out.stdout and "--config" in out.stdout
     assert "[default: float32]" in " ".join(out.stdout.split())
+
+
+@pytest.mark.parametrize("precision, task", [("mixed_bfloat16", "sop"), ("mixed_float16", "mlm")])
+def test_pretrain_with_mixed_precision_and_xla(data, tmp_path, precision, task):
+    import keras
+
+    from kerasllm.runs import load_run
+
+    out = tmp_path / "run"
+    result = invoke(["pretrain", "--preset", str(data / "bert.yaml"), "--task", task,
+                     "--corpus", str(data / "corpus.txt"), "--vocab-size", "100",
+                     "--seq-length", "32", "--batch-size", "4", "--steps", "4",
+                     "--precision", precision, "--jit", "--output", str(out)])
+    assert result.exit_code == 0, result.output[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["step"] == 4 and math.isfinite(metrics["loss"])
+    assert keras.mixed_precision.global_policy().name == "float32"  # the job restored it
+    run = load_run(out)
+    config = yaml.safe_load((out / "config.yaml").read_text())
+    assert (config["precision"], config["jit"], config["task"]) == (precision, True, task)
+    weights = [w for w in run.model.weights if "embeddings" in w.path]
+    assert weights and all(w.dtype == "float32" for w in weights)  # variables stay float32
