@@ -25,7 +25,7 @@ class Settings:
     # sizes that reuse each contender's XLA choice from the previous size instead of probing
     xla_carry_over_sizes: Tuple[str, ...] = ("bert_base",)
     warmup: int = 1          # steps of the untimed first fit (tracing / XLA compilation)
-    probe_steps: int = 1     # timed steps of the XLA off/on probe
+    probe_steps: int = 2     # timed steps of the XLA off/on probe
     repeats: int = 3
     steps: int = 3           # timed steps per repeat
     mfu_sizes: Tuple[str, ...] = ("bert_mini", "bert_base")
