@@ -31,6 +31,7 @@ CJK = (r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73
 WHITESPACE = r"[\s\p{Z}]"
 PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
 MAX_CHARS_PER_WORD = 100
+STEPS = 128  # power of two >= most pieces a word can have (MAX_CHARS_PER_WORD)
 
 
 def _int_table(keys, values, default=-1):
@@ -99,6 +100,9 @@ class ServingWordPiece(tf.Module):
                  for t in specials}
         keys, ids = list(first_ids) + list(marks), list(first_ids.values()) + list(marks.values())
         self._vocab = _int_table(keys, ids)
+        # "##" tokens keyed without "##", so pieces inside a word need no string concatenation
+        suffixes = {t[2:]: i for t, i in first_ids.items() if t.startswith("##")}
+        self._suffixes = _int_table(tf.constant(list(suffixes), tf.string), list(suffixes.values()))
         self._max_piece_chars = max(len(t[2:] if t.startswith("##") else t) for t in vocabulary)
         self._lowercase = bool(lowercase)
         self._strip = AccentStripper() if strip_accents else None
@@ -145,36 +149,44 @@ class ServingWordPiece(tf.Module):
         return tf.ragged.boolean_mask(dense, dense >= 0)
 
     def _split_words(self, words):
-        """WordPiece loop over (n,) words none of which is a whole token -> (n, P) ids."""
+        """WordPiece of (n,) words none of which is a whole token -> (n, STEPS) ids, -1 = none.
+
+        No ``tf.while_loop`` (its per-iteration overhead dominated small batches): every
+        candidate piece of every word is looked up at once, then the greedy path (start 0,
+        jump by the longest piece found there) is followed by pointer doubling.
+        """
         n = tf.shape(words)[0]
         length = tf.strings.length(words, unit="UTF8_CHAR")  # (n,)
-        sizes = tf.range(1, self._max_piece_chars + 1)  # (K,) candidate piece lengths
-        grid = tf.stack([n, tf.size(sizes)])
-        grid_words = tf.broadcast_to(words[:, None], grid)  # (n, K)
-        grid_sizes = tf.broadcast_to(sizes[None, :], grid)  # (n, K)
-
-        def body(step, start, failed, pieces):
-            active = (start < length) & ~failed  # (n,)
-            cand = tf.strings.substr(grid_words, start[:, None] + 0 * grid_sizes,
-                                     grid_sizes, unit="UTF8_CHAR")  # (n, K)
-            cand = tf.where(start[:, None] > 0, "##" + cand, cand)
-            ids = self._vocab.lookup(cand)  # (n, K)
-            fits = (ids >= 0) & (sizes[None, :] <= (length - start)[:, None])
-            best = tf.reduce_max(tf.where(fits, sizes[None, :], 0), axis=1)  # (n,) 0 = none
-            best_id = tf.gather(ids, tf.maximum(best - 1, 0), batch_dims=1)
-            failed = failed | (active & (best == 0))
-            piece = tf.where(active & (best > 0), best_id, -1)
-            return step + 1, start + tf.where(active, best, 0), failed, pieces.write(step, piece)
-
-        def cond(step, start, failed, pieces):
-            return tf.reduce_any((start < length) & ~failed)
-
-        pieces = tf.TensorArray(tf.int64, size=0, dynamic_size=True, element_shape=[None])
-        _, _, failed, pieces = tf.while_loop(
-            cond, body, [0, tf.zeros([n], tf.int32), tf.zeros([n], tf.bool), pieces])
-        ids = tf.cond(pieces.size() > 0, lambda: tf.transpose(pieces.stack()),
-                      lambda: tf.fill([n, 1], tf.constant(-1, tf.int64)))  # (n, P)
+        width = tf.reduce_max(tf.concat([length, [0]], axis=0))  # L, longest word
+        pos = tf.range(width)  # (L,) piece starts
+        cells = tf.where(pos[None, :] < length[:, None])  # (c, 2) int64 (word, start) pairs
+        word_of, start = cells[:, 0], tf.cast(cells[:, 1], tf.int32)
+        # candidate pieces (m,): each start with every length up to the longest token
+        sizes = tf.ragged.range(1, 1 + tf.minimum(
+            tf.gather(length, word_of) - start, self._max_piece_chars))  # (c, None)
+        cell_of, size = sizes.value_rowids(), sizes.flat_values  # (m,), (m,)
+        cand_start = tf.gather(start, cell_of)
+        cand = tf.strings.substr(tf.gather(words, tf.gather(word_of, cell_of)), cand_start,
+                                 size, unit="UTF8_CHAR")  # (m,)
+        ids = tf.where(cand_start == 0, self._vocab.lookup(cand),  # first piece: plain token
+                       self._suffixes.lookup(cand))  # later pieces: "##" tokens
+        best = tf.math.unsorted_segment_max(  # (c,) longest piece at each start, 0 = none
+            tf.where(ids >= 0, size, 0), cell_of, tf.shape(cells)[0])
+        best_id = tf.gather(ids, sizes.row_splits[:-1] + tf.cast(tf.maximum(best - 1, 0), "int64"))
+        shape = tf.cast(tf.stack([n, width]), tf.int64)
+        best, best_id = tf.scatter_nd(cells, best, shape), tf.scatter_nd(cells, best_id, shape)
+        # jump (n, L + 2): next start; the end of the word stays put, no piece -> sink L + 1
+        columns = tf.range(width + 2)
+        sink = width + 1
+        jump = tf.pad(tf.where(best > 0, pos + best, sink), [[0, 0], [0, 2]], constant_values=sink)
+        jump = tf.where(columns[None, :] == length[:, None], length[:, None], jump)
+        piece_id = tf.pad(best_id, [[0, 0], [0, 2]], constant_values=-1)  # (n, L + 2)
+        path = tf.zeros([n, 1], tf.int32)  # (n, 2^r) starts of the first 2^r pieces
+        for _ in range(STEPS.bit_length() - 1):  # r = log2(STEPS) doublings
+            path = tf.concat([path, tf.gather(jump, path, batch_dims=1)], axis=1)
+            jump = tf.gather(jump, jump, batch_dims=1)  # jump^(2^r)
+        failed = path[:, -1] == sink  # (n,)
+        ids = tf.where(path < length[:, None], tf.gather(piece_id, path, batch_dims=1), -1)
         unk = tf.concat([tf.fill([n, 1], tf.cast(self.unk_id, tf.int64)),
-                         tf.fill([n, tf.shape(ids)[1] - 1], tf.constant(-1, tf.int64))], axis=1)
-        return tf.where(failed[:, None], unk, ids)
-
+                         tf.fill([n, STEPS - 1], tf.constant(-1, tf.int64))], axis=1)
+        return tf.where(failed[:, None], unk, ids)  # (n, STEPS)
