@@ -79,16 +79,19 @@ def test_vocabulary_errors_are_one_line(tmp_path):
         tok.token_to_id("zebra")
 
 
-def test_learned_vocabulary_layout_and_coverage():
+@pytest.mark.parametrize("learner", ["tokenizers", "keras-hub"])
+def test_learned_vocabulary_layout_and_coverage(learner):
     lines = ["The unbelievable fox jumps over the lazy dog."] * 20 + ["Café au lait, 東京."] * 12
-    vocab = learn_vocabulary(lines, 60)
+    vocab = learn_vocabulary(lines, 60, learner=learner)
     assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
     assert len(vocab) <= 60 and len(set(vocab)) == len(vocab)
     tok = WordPieceTokenizer(vocab)
     ids = tok.tokenize(lines[0]).numpy()
     assert tok.unk_id not in ids and tok.detokenize(ids) == "the unbelievable fox jumps over the lazy dog ."
     with pytest.raises(DataError, match="too small"):
-        learn_vocabulary(lines, 3)
+        learn_vocabulary(lines, 3, learner=learner)
+    with pytest.raises(DataError, match="Unknown vocabulary learner"):
+        learn_vocabulary(lines, 60, learner="sentencepiece")
 
 
 def test_vocab_command_writes_vocab_and_summary(tmp_path):

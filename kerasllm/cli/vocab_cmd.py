@@ -13,7 +13,10 @@ SAMPLE_LINES = 2000  # lines tokenized to report the [UNK] rate
               help="vocab.txt to write (one token per line, written atomically).")
 @click.option("--cased", is_flag=True, help="Keep case and accents (cased BERT) instead of lowercasing.")
 @click.option("--text-field", default="text", show_default=True, help="JSONL field that holds the text.")
-def vocab(corpus, size, output, cased, text_field):
+@click.option("--learner", type=click.Choice(["tokenizers", "keras-hub"]), default="tokenizers",
+              show_default=True,
+              help="WordPiece trainer: HF tokenizers (Rust, fast) or keras-hub / tf-text (Python, slow).")
+def vocab(corpus, size, output, cased, text_field, learner):
     """Learn a WordPiece vocabulary: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then pieces."""
     from kerasllm.data.corpus import CorpusStats, iter_documents
     from kerasllm.data.tokenizer import WordPieceTokenizer
@@ -21,7 +24,8 @@ def vocab(corpus, size, output, cased, text_field):
 
     stats = CorpusStats()
     lines = [line for doc in iter_documents(list(corpus), stats, text_field) for line in doc.lines]
-    tokens = learn_vocabulary(lines, size, lowercase=not cased, strip_accents=not cased)
+    tokens = learn_vocabulary(lines, size, lowercase=not cased, strip_accents=not cased,
+                              learner=learner)
     write_vocabulary(tokens, output)
     tokenizer = WordPieceTokenizer(tokens, lowercase=not cased, strip_accents=not cased)
     ids = tokenizer.tokenize(lines[:SAMPLE_LINES]).flat_values.numpy()

@@ -1,12 +1,14 @@
 """Learn a BERT WordPiece vocabulary (vocab.txt) from a corpus.
 
-The learner is Hugging Face ``tokenizers``' WordPiece trainer (Rust; already a
-keras-hub dependency). tensorflow-text's learner (behind
-``keras_hub.tokenizers.compute_word_piece_vocabulary``) is pure Python and took
-~280 s on the 9 MB BBC corpus on 2 cores, against about a second here. The
-trainer is fed the words of *our* pre-tokenizer (``tokenizer.split_words``),
-joined by single spaces and split back on whitespace only, so the learned
-pieces are exactly the words ``WordPieceTokenizer`` will look up.
+Two learners, both fed the words of *our* pre-tokenizer
+(``tokenizer.split_words``) so the learned pieces are exactly the words
+``WordPieceTokenizer`` will look up:
+
+- ``"tokenizers"`` (default): Hugging Face tokenizers' WordPiece trainer (Rust;
+  already a keras-hub dependency), ~10 s on the 9 MB BBC corpus on 2 cores.
+- ``"keras-hub"``: tensorflow-text's learner through
+  ``keras_hub.tokenizers.compute_word_piece_vocabulary``. It is pure Python and
+  took ~280 s on the same corpus, and it drops words seen fewer than 10 times.
 
 Layout of the written file: ``[PAD]``=0, ``[UNK]``=1, ``[CLS]``=2, ``[SEP]``=3,
 ``[MASK]``=4, then single characters and pieces as the learner orders them.
@@ -14,6 +16,7 @@ Layout of the written file: ``[PAD]``=0, ``[UNK]``=1, ``[CLS]``=2, ``[SEP]``=3,
 consistent with the file, which ``WordPieceTokenizer`` reads.)
 """
 import tensorflow as tf
+from keras_hub.tokenizers import compute_word_piece_vocabulary
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
 
 from kerasllm.data.corpus import iter_documents
@@ -29,7 +32,24 @@ def write_vocabulary(tokens, path):
     return write_lines_atomically(path, tokens)
 
 
-def learn_vocabulary(lines, size, lowercase=True, strip_accents=True, batch_size=1024):
+LEARNERS = ("tokenizers", "keras-hub")
+
+
+def _learn_with_tokenizers(words, size):
+    """Hugging Face tokenizers' WordPiece trainer over space-joined pre-split words."""
+    learner = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    learner.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
+    trainer = trainers.WordPieceTrainer(vocab_size=size, special_tokens=list(SPECIAL_TOKENS),
+                                        continuing_subword_prefix="##", show_progress=False)
+    joined = words.map(lambda w: tf.strings.reduce_join(w, axis=-1, separator=" "))  # (batch,)
+    texts = ([line.decode("utf-8") for line in batch] for batch in joined.as_numpy_iterator())
+    learner.train_from_iterator(texts, trainer=trainer)
+    by_id = sorted(learner.get_vocab().items(), key=lambda item: item[1])
+    return [token for token, _ in by_id][:size]
+
+
+def learn_vocabulary(lines, size, lowercase=True, strip_accents=True, batch_size=1024,
+                     learner="tokenizers"):
     """Learn at most ``size`` WordPiece tokens from an iterable of text lines.
 
     Args:
@@ -38,6 +58,8 @@ def learn_vocabulary(lines, size, lowercase=True, strip_accents=True, batch_size
         lowercase: lowercase before learning (uncased BERT).
         strip_accents: strip accents before learning.
         batch_size: lines pre-tokenized per TensorFlow call.
+        learner: "tokenizers" (Rust, fast; default) or "keras-hub" (tensorflow-text's
+            learner through ``compute_word_piece_vocabulary``; pure Python, slow).
 
     Returns:
         list of tokens, special tokens first ([PAD]=0, [UNK]=1, [CLS]=2, [SEP]=3, [MASK]=4).
@@ -48,22 +70,20 @@ def learn_vocabulary(lines, size, lowercase=True, strip_accents=True, batch_size
     lines = list(lines)
     if not lines:
         raise DataError("The corpus has no text to learn a vocabulary from.")
+    if learner not in LEARNERS:
+        raise DataError(f"Unknown vocabulary learner {learner!r}; use one of {', '.join(LEARNERS)}.")
     words = tf.data.Dataset.from_tensor_slices(tf.constant(lines, tf.string)).batch(batch_size).map(
-        lambda text: tf.strings.reduce_join(split_words(text, lowercase, strip_accents),
-                                            axis=-1, separator=" "))  # (batch,) words joined
-    learner = Tokenizer(models.WordPiece(unk_token="[UNK]"))
-    learner.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    trainer = trainers.WordPieceTrainer(vocab_size=size, special_tokens=list(SPECIAL_TOKENS),
-                                        continuing_subword_prefix="##", show_progress=False)
-    texts = ([line.decode("utf-8") for line in batch] for batch in words.as_numpy_iterator())
-    learner.train_from_iterator(texts, trainer=trainer)
-    by_id = sorted(learner.get_vocab().items(), key=lambda item: item[1])
-    return [token for token, _ in by_id][:size]
+        lambda text: split_words(text, lowercase, strip_accents))  # (batch, None) words
+    if learner == "keras-hub":
+        return compute_word_piece_vocabulary(words, size, split=False,
+                                             reserved_tokens=list(SPECIAL_TOKENS))
+    return _learn_with_tokenizers(words, size)
 
 
-def build_vocabulary(patterns, size, output, lowercase=True, strip_accents=True, stats=None):
+def build_vocabulary(patterns, size, output, lowercase=True, strip_accents=True, stats=None,
+                     learner="tokenizers"):
     """Read corpus files, learn a vocabulary and write it to ``output``; returns the tokens."""
     lines = (line for document in iter_documents(patterns, stats) for line in document.lines)
-    tokens = learn_vocabulary(lines, size, lowercase, strip_accents)
+    tokens = learn_vocabulary(lines, size, lowercase, strip_accents, learner=learner)
     write_vocabulary(tokens, output)
     return tokens
