@@ -244,5 +244,15 @@ def test_pretrain_with_mixed_precision_and_xla(data, tmp_path, precision, task):
     run = load_run(out)
     config = yaml.safe_load((out / "config.yaml").read_text())
     assert (config["precision"], config["jit"], config["task"]) == (precision, True, task)
+    assert config["deterministic"] is False  # Keras runs XLA only without op determinism
     weights = [w for w in run.model.weights if "embeddings" in w.path]
     assert weights and all(w.dtype == "float32" for w in weights)  # variables stay float32
+
+
+def test_jit_with_explicit_determinism_is_refused(data, tmp_path):
+    result = CliRunner().invoke(cli, ["pretrain", "--preset", str(data / "bert.yaml"),
+                                      "--corpus", str(data / "corpus.txt"), "--jit",
+                                      "--deterministic", "--output", str(tmp_path / "run")])
+    assert result.exit_code == 1
+    assert "--jit and --deterministic cannot be combined" in result.output
+    assert not (tmp_path / "run").exists()

@@ -63,8 +63,9 @@ def _common(func):
         click.option("--profile-steps", default=None,
                      help="Profile steps 'START,STOP' into RUN_DIR/logs."),
         click.option("--seed", type=int, default=1337, show_default=True),
-        click.option("--deterministic/--no-deterministic", default=True, show_default=True,
-                     help="Deterministic TensorFlow ops (exact resume)."),
+        click.option("--deterministic/--no-deterministic", default=None,
+                     help="Deterministic TensorFlow ops (bit-exact resume) [default: on, "
+                          "off with --jit, since Keras disables XLA under op determinism]."),
         click.option("--overwrite", is_flag=True, default=False,
                      help="Delete an existing RUN_DIR and start afresh."),
         click.option("--config", type=click.Path(dir_okay=False), is_eager=True,

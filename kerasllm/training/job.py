@@ -13,6 +13,7 @@ import dataclasses
 from typing import Callable, Optional
 
 from kerasllm import runs
+from kerasllm.errors import KerasLLMError
 from kerasllm.training import callbacks, precision, trainer
 from kerasllm.training.run_setup import setup_run
 from kerasllm.training.strategy import make_strategy
@@ -20,7 +21,7 @@ from kerasllm.training.strategy import make_strategy
 # Options every job accepts (the CLI adds them to each command).
 COMMON_DEFAULTS = {
     "seed": 1337, "replicas": None, "precision": "float32", "jit": False,
-    "checkpoint_every": 100, "profile_steps": None, "overwrite": False, "deterministic": True,
+    "checkpoint_every": 100, "profile_steps": None, "overwrite": False, "deterministic": None,
 }
 
 
@@ -56,10 +57,24 @@ def job_config(job, task, family, preset, model, tokenizer, seq_length, options,
 def run_job(prepare, options):
     """Run a job end to end; returns the metrics dict (also in RUN_DIR/metrics.json)."""
     options = {**COMMON_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    options["deterministic"] = _determinism(options["deterministic"], options["jit"])
     strategy = make_strategy(options["replicas"])
     with _process_settings():
         precision.set_precision(options["precision"])
         return _train(prepare, options, strategy)
+
+
+def _determinism(deterministic, jit):
+    """Op determinism (bit-exact resume) is on by default, but Keras silently turns
+    XLA off while it is on: --jit alone therefore means --no-deterministic."""
+    if deterministic is None:
+        return not jit
+    if deterministic and jit:
+        raise KerasLLMError(
+            "--jit and --deterministic cannot be combined: Keras turns XLA off while "
+            "TensorFlow op determinism is on. Drop --deterministic (resume stays step-exact; "
+            "losses may differ in the last digits) or drop --jit.")
+    return deterministic
 
 
 @contextlib.contextmanager
