@@ -66,8 +66,8 @@ class BertServing(tf.Module):
 
     def encode(self, text, text_pair=None):
         """(B,) strings -> packed int32 inputs (B, seq_length)."""
-        a = self.tokenizer(text, self.seq_length)
-        b = None if text_pair is None else self.tokenizer(text_pair, self.seq_length)
+        a = self.tokenizer.token_list(text, self.seq_length)
+        b = None if text_pair is None else self.tokenizer.token_list(text_pair, self.seq_length)
         return pack_ids(a, b, self.seq_length, self.cls_id, self.sep_id, self.pad_id)
 
     def _encoder(self):

@@ -41,3 +41,15 @@ def accent_strip_table():
     stripped = tf.strings.regex_replace(tf_text.normalize_utf8(chars, "NFD"), r"\p{Mn}", "")
     changed = (stripped != chars).numpy()
     return points[changed], stripped.numpy()[changed]
+
+
+def code_point_class(points):
+    """A regex character class matching exactly the given code points, as ranges."""
+    points = sorted(int(p) for p in points)
+    ranges, start = [], None
+    for i, point in enumerate(points):
+        start = point if start is None else start
+        if i + 1 == len(points) or points[i + 1] != point + 1:
+            ranges.append(rf"\x{{{start:X}}}" + (rf"-\x{{{point:X}}}" if point > start else ""))
+            start = None
+    return "[" + "".join(ranges) + "]" if ranges else r"[^\x00-\x{10FFFF}]"

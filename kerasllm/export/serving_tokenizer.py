@@ -8,36 +8,67 @@ and control flow only. This module replays ``kerasllm.data.WordPieceTokenizer``
 
 1. invalid UTF-8 -> U+FFFD, which clean-up then drops (as HF);
 2. special tokens typed in the text (``[MASK]``) are kept whole;
-3. tab / newline -> space; control, format, private-use characters and U+FFFD dropped;
+3. control, format, private-use characters and U+FFFD dropped; Unicode spaces -> " ";
 4. accents stripped (NFD, drop ``Mn``) through a per-code-point table
    (``char_tables.py``), then per-character lower-casing;
-5. split on whitespace / separators; ASCII symbols, Unicode ``P*`` and CJK ideographs
-   are words of their own;
+5. split on whitespace; ASCII symbols, Unicode ``P*`` and CJK ideographs are words
+   of their own;
 6. greedy longest-match-first WordPiece with ``##`` continuations; a word longer
    than 100 characters, or one with no match, becomes ``[UNK]``.
+
+Latency: every graph op costs the executor a few microseconds, so a batch of one
+short text is dominated by op count, not by data. Hence tokens travel as flat
+``TokenList`` tensors (values + row ids + positions) instead of RaggedTensors
+(whose helpers add dozens of bookkeeping ops each), and each costly string pass
+runs only when a cheap ``regex_full_match`` check says some text needs it
+(plain ASCII text skips transcoding, control-character and accent clean-up).
 """
+import collections
+
 import tensorflow as tf
 
-from kerasllm.export.char_tables import accent_strip_table
+from kerasllm.export.char_tables import accent_strip_table, code_point_class
 
 SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # "\x01" + letter + "\x01" stands for a special token; input "\x01" is first made "\x02"
 # (both are control characters that clean-up deletes anyway), so the marks cannot be forged.
 MARK = "\x01"
-SEPARATOR = "\x03"  # deleted by clean-up too, so free to mark word breaks
 CONTROL = r"[\x00\x02-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\p{Cf}\p{Co}\x{FFFD}]"  # Cc/Cf/Co but MARK
 CJK = (r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73F}"
        r"\x{2B740}-\x{2B81F}\x{2B920}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]")
-WHITESPACE = r"[\s\p{Z}]"
 PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
 MAX_CHARS_PER_WORD = 100
 STEPS = 128  # power of two >= most pieces a word can have (MAX_CHARS_PER_WORD)
+
+# Flat tokens of a batch, sorted by row: values (K,), row ids (K,) int64, positions in
+# their row (K,) int64, and row count (scalar int64).
+TokenList = collections.namedtuple("TokenList", ["values", "rows", "positions", "nrows"])
 
 
 def _int_table(keys, values, default=-1):
     init = tf.lookup.KeyValueTensorInitializer(
         tf.convert_to_tensor(keys), tf.constant(values, dtype=tf.int64))
     return tf.lookup.StaticHashTable(init, default_value=default)
+
+
+def _any_match(text, pattern):
+    """True when some string of (B,) ``text`` contains ``pattern`` (cheap: no output strings)."""
+    return tf.reduce_any(tf.strings.regex_full_match(text, f"(?s).*(?:{pattern}).*"))
+
+
+def _when(condition, transform, text):
+    """``transform(text)`` if ``condition`` else ``text``: skips a string pass nobody needs."""
+    return tf.cond(condition, lambda: transform(text), lambda: text)
+
+
+def keep_first(values, rows, nrows, most):
+    """``TokenList`` of the first ``most`` items of each row of flat ``values`` / ``rows``."""
+    counts = tf.math.unsorted_segment_sum(tf.ones_like(rows), rows, nrows)  # (B,)
+    starts = tf.cumsum(counts, exclusive=True)  # (B,) index of each row's first item
+    positions = tf.range(tf.shape(rows, out_type=tf.int64)[0]) - tf.gather(starts, rows)
+    keep = tf.where(positions < most)[:, 0]
+    return TokenList(tf.gather(values, keep), tf.gather(rows, keep), tf.gather(positions, keep),
+                     nrows)
 
 
 class AccentStripper(tf.Module):
@@ -48,9 +79,10 @@ class AccentStripper(tf.Module):
         keys, values = accent_strip_table()
         self._index = _int_table(keys, list(range(len(keys))))
         self._values = tf.constant(values, dtype=tf.string)
+        self._accented = code_point_class(keys)  # regex class of the code points that change
 
     def __call__(self, text):  # (N,) string
-        def strip():
+        def strip(text):
             chars = tf.strings.unicode_split(text, "UTF-8")  # (N, None)
             points = tf.strings.unicode_decode(text, "UTF-8")  # (N, None)
             index = self._index.lookup(tf.cast(points.flat_values, tf.int64))
@@ -58,8 +90,7 @@ class AccentStripper(tf.Module):
                               chars.flat_values)
             return tf.strings.reduce_join(chars.with_flat_values(mapped), axis=-1)
 
-        ascii_only = tf.reduce_all(tf.strings.regex_full_match(text, r"[\x00-\x7f]*"))
-        return tf.cond(ascii_only, lambda: text, strip)  # ASCII has no accents: skip the work
+        return _when(_any_match(text, self._accented), strip, text)
 
 
 class ServingWordPiece(tf.Module):
@@ -77,7 +108,7 @@ class ServingWordPiece(tf.Module):
             tokenized, so a 100,000-character text costs little).
 
     Returns:
-        int32 RaggedTensor (B, None) of token ids.
+        int32 RaggedTensor (B, None) of token ids (``token_list`` gives them flat).
 
     Example:
     >>> vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "the", "qu", "##ick"]
@@ -109,44 +140,63 @@ class ServingWordPiece(tf.Module):
 
     def normalize(self, text):
         """(B,) raw strings -> (B,) cleaned, accent-stripped, lower-cased strings."""
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-        text = tf.strings.regex_replace(text, MARK, "\x02")
-        text = tf.strings.regex_replace(text, r"[\t\n\r]", " ")
+        unicode = _any_match(text, r"[^\x00-\x7f]")  # ASCII is valid UTF-8 with no accents
+        text = _when(unicode, lambda t: tf.strings.unicode_transcode(
+            t, "UTF-8", "UTF-8", errors="replace"), text)
+        control = _any_match(text, f"{CONTROL}|{MARK}")
+        text = _when(control, lambda t: tf.strings.regex_replace(t, MARK, "\x02"), text)
         if self._special_pattern:
-            text = tf.strings.regex_replace(text, self._special_pattern, f" {MARK}\\1{MARK} ")
-        text = tf.strings.regex_replace(text, CONTROL, "")
+            text = _when(_any_match(text, self._special_pattern), lambda t: tf.strings.regex_replace(
+                t, self._special_pattern, f" {MARK}\\1{MARK} "), text)
+        text = _when(control, lambda t: tf.strings.regex_replace(t, CONTROL, ""), text)
+        text = _when(unicode, self._normalize_unicode, text)
+        return tf.strings.lower(text, encoding="utf-8") if self._lowercase else text
+
+    def _normalize_unicode(self, text):
+        text = tf.strings.regex_replace(text, r"\p{Z}", " ")  # Unicode spaces split words too
         if self._strip is not None:
             text = self._strip(text)
         if self._lowercase:  # per character, as HF: no final-sigma rule
-            text = tf.strings.lower(tf.strings.regex_replace(text, "Σ", "σ"), encoding="utf-8")
+            text = tf.strings.regex_replace(text, "Σ", "σ")
         return text
 
-    def words(self, text):
-        """(B,) raw strings -> (B, None) RaggedTensor of words."""
-        text = tf.strings.regex_replace(self.normalize(text), WHITESPACE, SEPARATOR)
+    def word_list(self, text, max_words):
+        """(B,) raw strings -> ``TokenList`` of the first ``max_words`` words of each text."""
         # CJK ideographs are split here with punctuation: NFD maps CJK to CJK only, so this
         # is the same as spacing them out before normalising (as HF does), one pass cheaper.
-        text = tf.strings.regex_replace(text, f"{PUNCTUATION}|{CJK}", SEPARATOR + r"\0" + SEPARATOR)
-        words = tf.strings.split(text, sep=SEPARATOR)  # (B, None)
-        return tf.ragged.boolean_mask(words, tf.strings.length(words) > 0)
+        text = tf.strings.regex_replace(self.normalize(text), f"{PUNCTUATION}|{CJK}", r" \0 ")
+        # Split on runs of ASCII whitespace (the only spaces left), no empty words.
+        split = tf.raw_ops.StringSplitV2(input=text, sep="")
+        nrows = tf.shape(text, out_type=tf.int64)[0]
+        words = TokenList(split.values, split.indices[:, 0], split.indices[:, 1], nrows)
+        keep = tf.where(words.positions < max_words)[:, 0]
+        return TokenList(*(tf.gather(t, keep) for t in words[:3]), nrows)
+
+    def token_list(self, text, max_tokens):
+        """(B,) raw strings -> ``TokenList`` of int32 ids, at most ``max_tokens`` per text."""
+        words = self.word_list(text, max_tokens)  # each word gives >= 1 token
+        ids, word_of = self._word_pieces(words.values)  # (K,), (K,)
+        return keep_first(tf.cast(ids, tf.int32), tf.gather(words.rows, word_of), words.nrows,
+                          max_tokens)
 
     def __call__(self, text, max_tokens):
-        words = self.words(text)[:, :max_tokens]  # each word gives >= 1 token
-        pieces = self._word_pieces(words.flat_values)  # (N, None)
-        tokens = tf.RaggedTensor.from_row_splits(pieces, words.row_splits).merge_dims(1, 2)
-        return tf.cast(tokens[:, :max_tokens], tf.int32)  # (B, None)
+        tokens = self.token_list(text, max_tokens)
+        return tf.RaggedTensor.from_value_rowids(
+            tokens.values, tokens.rows, tokens.nrows, validate=False)  # (B, None)
 
     def _word_pieces(self, words):
-        """Greedy longest-match-first WordPiece of (N,) words -> int64 RaggedTensor (N, None)."""
+        """Greedy longest-match-first WordPiece of (N,) words -> ids (K,), word index (K,)."""
         whole = self._vocab.lookup(words)  # (N,) id when the whole word is a token
         too_long = tf.strings.length(words, unit="UTF8_CHAR") > MAX_CHARS_PER_WORD
         first = tf.where(too_long, tf.cast(self.unk_id, tf.int64), whole)
-        todo = tf.where((first < 0))[:, 0]  # words that need splitting
-        split_ids = self._split_words(tf.gather(words, todo))  # (n, P), -1 = no piece
-        width = tf.maximum(tf.shape(split_ids)[1], 1)
-        dense = tf.pad(first[:, None], [[0, 0], [0, width - 1]], constant_values=-1)  # (N, P)
-        dense = tf.tensor_scatter_nd_update(dense, todo[:, None], split_ids)
-        return tf.ragged.boolean_mask(dense, dense >= 0)
+        todo = tf.where(first < 0)[:, 0]  # words that need splitting
+        split_ids = self._split_words(tf.gather(words, todo))  # (n, STEPS), -1 = no piece
+        pieces = tf.reduce_max(tf.concat([tf.reduce_sum(  # most pieces of any word, P >= 1
+            tf.cast(split_ids >= 0, tf.int32), axis=1), [1]], axis=0))
+        dense = tf.pad(first[:, None], [[0, 0], [0, pieces - 1]], constant_values=-1)  # (N, P)
+        dense = tf.tensor_scatter_nd_update(dense, todo[:, None], split_ids[:, :pieces])
+        found = tf.where(dense >= 0)  # (K, 2) (word, piece), in reading order
+        return tf.gather_nd(dense, found), found[:, 0]
 
     def _split_words(self, words):
         """WordPiece of (n,) words none of which is a whole token -> (n, STEPS) ids, -1 = none.
@@ -159,22 +209,17 @@ class ServingWordPiece(tf.Module):
         length = tf.strings.length(words, unit="UTF8_CHAR")  # (n,)
         width = tf.reduce_max(tf.concat([length, [0]], axis=0))  # L, longest word
         pos = tf.range(width)  # (L,) piece starts
-        cells = tf.where(pos[None, :] < length[:, None])  # (c, 2) int64 (word, start) pairs
-        word_of, start = cells[:, 0], tf.cast(cells[:, 1], tf.int32)
-        # candidate pieces (m,): each start with every length up to the longest token
-        sizes = tf.ragged.range(1, 1 + tf.minimum(
-            tf.gather(length, word_of) - start, self._max_piece_chars))  # (c, None)
-        cell_of, size = sizes.value_rowids(), sizes.flat_values  # (m,), (m,)
-        cand_start = tf.gather(start, cell_of)
-        cand = tf.strings.substr(tf.gather(words, tf.gather(word_of, cell_of)), cand_start,
-                                 size, unit="UTF8_CHAR")  # (m,)
-        ids = tf.where(cand_start == 0, self._vocab.lookup(cand),  # first piece: plain token
-                       self._suffixes.lookup(cand))  # later pieces: "##" tokens
-        best = tf.math.unsorted_segment_max(  # (c,) longest piece at each start, 0 = none
-            tf.where(ids >= 0, size, 0), cell_of, tf.shape(cells)[0])
-        best_id = tf.gather(ids, sizes.row_splits[:-1] + tf.cast(tf.maximum(best - 1, 0), "int64"))
-        shape = tf.cast(tf.stack([n, width]), tf.int64)
-        best, best_id = tf.scatter_nd(cells, best, shape), tf.scatter_nd(cells, best_id, shape)
+        size = tf.range(1, self._max_piece_chars + 1)  # (S,) piece lengths
+        # candidates (m, 3) = (word, start, size - 1): every piece that fits in its word
+        cand = tf.where(pos[None, :, None] + size[None, None, :] <= length[:, None, None])
+        start, cand_size = tf.cast(cand[:, 1], tf.int32), tf.cast(cand[:, 2], tf.int32) + 1
+        text = tf.strings.substr(tf.gather(words, cand[:, 0]), start, cand_size, unit="UTF8_CHAR")
+        ids = tf.where(start == 0, self._vocab.lookup(text),  # first piece: plain token
+                       self._suffixes.lookup(text))  # later pieces: "##" tokens
+        grid = tf.cast(tf.stack([n, width, self._max_piece_chars]), tf.int64)
+        ids = tf.scatter_nd(cand, ids + 1, grid) - 1  # (n, L, S), -1 = no such token
+        best = tf.reduce_max(tf.where(ids >= 0, size, 0), axis=2)  # (n, L) longest piece, 0 = none
+        best_id = tf.gather(ids, tf.maximum(best - 1, 0), batch_dims=2)  # (n, L)
         # jump (n, L + 2): next start; the end of the word stays put, no piece -> sink L + 1
         columns = tf.range(width + 2)
         sink = width + 1
