@@ -56,15 +56,19 @@ def make_run(run_dir, preset, seq_length, vocab_size):
     return [line for doc in bbc_news("test")[:100] for line in doc.lines[1:]]
 
 
-def percentiles(fn, calls):
-    fn()  # warm up (first call traces / allocates)
-    fn()
-    times = []
-    for _ in range(calls):
-        start = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - start) * 1000.0)
-    return float(np.percentile(times, 50)), float(np.percentile(times, 99))
+def interleaved_percentiles(text_call, ids_call, calls):
+    """p50 / p99 ms of both calls, timed alternately so load changes hit both alike."""
+    for _ in range(2):  # warm up (first calls trace / allocate)
+        text_call(), ids_call()
+    times = {"text": [], "ids": []}
+    for i in range(calls):
+        order = (("text", text_call), ("ids", ids_call))
+        for name, call in order if i % 2 == 0 else order[::-1]:
+            start = time.perf_counter()
+            call()
+            times[name].append((time.perf_counter() - start) * 1000.0)
+    return {name: (float(np.percentile(t, 50)), float(np.percentile(t, 99)))
+            for name, t in times.items()}
 
 
 def main(argv=None):
@@ -86,8 +90,9 @@ def main(argv=None):
         for batch in (1, 32):
             texts = tf.constant(list(rng.choice(sentences, batch)))
             ids = ids_for(os.path.join(tmp, "run"), texts)
-            text_p50, text_p99 = percentiles(lambda: text_fn(text=texts), calls)
-            ids_p50, ids_p99 = percentiles(lambda: ids_fn(**ids), calls)
+            timed = interleaved_percentiles(lambda: text_fn(text=texts), lambda: ids_fn(**ids),
+                                            calls)
+            (text_p50, text_p99), (ids_p50, ids_p99) = timed["text"], timed["ids"]
             rows.append({"batch": batch, "calls": calls, "text_p50_ms": text_p50,
                          "text_p99_ms": text_p99, "ids_p50_ms": ids_p50, "ids_p99_ms": ids_p99,
                          "ratio_p50": text_p50 / ids_p50})

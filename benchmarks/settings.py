@@ -48,6 +48,7 @@ class Settings:
     lstm_steps: int = 10
     # 6: serving latency
     serving_calls: int = 200
+    serving_presets: Tuple[str, ...] = ("bert_tiny", "bert_mini")
     # 7: memory (one subprocess per run)
     memory_size: str = "bert_base"
     memory_batch: int = 32
@@ -68,7 +69,8 @@ def quick():
         mfu_sizes=("bert_mini",), mfu_target_size="bert_base", matmul_repeats=3,
         finetune_repeats=2, finetune_examples=320,
         finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
-        lstm_steps=5, serving_calls=50, memory_size="bert_mini", memory_runs=1,
+        lstm_steps=5, serving_calls=50, serving_presets=("bert_tiny",), memory_size="bert_mini",
+        memory_runs=1,
     )
 
 
@@ -84,7 +86,8 @@ def tiny():
         finetune_vocab_size=400, pipeline_epochs=1, pipeline_trainer_size="bert_tiny",
         lstm_presets=("lstm_small",),
         lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
-        lstm_steps=3, serving_calls=10, memory_size="bert_tiny", memory_batch=4,
+        lstm_steps=3, serving_calls=10, serving_presets=("bert_tiny",), memory_size="bert_tiny",
+        memory_batch=4,
         memory_steps=1, memory_runs=1,
     )
 

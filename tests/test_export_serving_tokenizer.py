@@ -44,6 +44,20 @@ def test_bbc_corpus_ids_match_training_tokenizer(tokenizers):
     assert len(mismatches) / len(sentences) <= 0.001, mismatches[:3]
 
 
+ASCII_EDGE_TEXTS = ["plain words only", "ctrl\x00in\x01side [MA\x01SK] [MASK]\x7f",
+                    "tab\tnew\nline\rcr\x0bvt\x0cff", "[CLS]x[SEP] [UNK]", "   ", "a" * 120]
+
+
+def test_every_branch_alone_and_mixed_matches_training_tokenizer(tokenizers):
+    """Batches of one take the cheap paths (no transcode / clean-up / accents) a mixed batch skips."""
+    training, _, serving_fn, sentences = tokenizers
+    texts = ASCII_EDGE_TEXTS + EXTRA_TEXTS + sentences[:5]
+    for text in texts:
+        assert _agreement(training, serving_fn, [text]) == [], text
+    assert _agreement(training, serving_fn, texts) == []
+    assert _agreement(training, serving_fn, ASCII_EDGE_TEXTS) == []
+
+
 def test_bad_input_gives_defined_output(tokenizers):
     training, serving, _, _ = tokenizers
     texts = tf.constant(["", "word " * 20000, b"caf\xc3 \xff\xfe the", "fine text", "\x00\x01"])
