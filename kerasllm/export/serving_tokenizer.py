@@ -38,7 +38,6 @@ CJK = (r"[\x{4E00}-\x{9FFF}\x{3400}-\x{4DBF}\x{20000}-\x{2A6DF}\x{2A700}-\x{2B73
        r"\x{2B740}-\x{2B81F}\x{2B920}-\x{2CEAF}\x{F900}-\x{FAFF}\x{2F800}-\x{2FA1F}]")
 PUNCTUATION = r"[!-/:-@\[-`{-~\p{P}]"
 MAX_CHARS_PER_WORD = 100
-STEPS = 128  # power of two >= most pieces a word can have (MAX_CHARS_PER_WORD)
 
 # Flat tokens of a batch, sorted by row: values (K,), row ids (K,) int64, positions in
 # their row (K,) int64, and row count (scalar int64).
@@ -69,6 +68,14 @@ def keep_first(values, rows, nrows, most):
     keep = tf.where(positions < most)[:, 0]
     return TokenList(tf.gather(values, keep), tf.gather(rows, keep), tf.gather(positions, keep),
                      nrows)
+
+
+def _follow(jump, path, rounds):
+    """Pointer doubling: (n, 1) start indices -> (n, 2^rounds) indices after 0, 1, ... jumps."""
+    for _ in range(rounds):
+        path = tf.concat([path, tf.gather(jump, path)], axis=1)  # (n, 2^r)
+        jump = tf.gather(jump, jump)  # jump^(2^r)
+    return path
 
 
 class AccentStripper(tf.Module):
@@ -140,6 +147,12 @@ class ServingWordPiece(tf.Module):
 
     def normalize(self, text):
         """(B,) raw strings -> (B,) cleaned, accent-stripped, lower-cased strings."""
+        # printable ASCII without "[" (the usual request) needs none of the clean-up passes
+        unusual = _any_match(text, r"[^\t\n\r\x20-\x5a\x5c-\x7e]")
+        text = _when(unusual, self._clean, text)
+        return tf.strings.lower(text, encoding="utf-8") if self._lowercase else text
+
+    def _clean(self, text):
         unicode = _any_match(text, r"[^\x00-\x7f]")  # ASCII is valid UTF-8 with no accents
         text = _when(unicode, lambda t: tf.strings.unicode_transcode(
             t, "UTF-8", "UTF-8", errors="replace"), text)
@@ -149,8 +162,7 @@ class ServingWordPiece(tf.Module):
             text = _when(_any_match(text, self._special_pattern), lambda t: tf.strings.regex_replace(
                 t, self._special_pattern, f" {MARK}\\1{MARK} "), text)
         text = _when(control, lambda t: tf.strings.regex_replace(t, CONTROL, ""), text)
-        text = _when(unicode, self._normalize_unicode, text)
-        return tf.strings.lower(text, encoding="utf-8") if self._lowercase else text
+        return _when(unicode, self._normalize_unicode, text)
 
     def _normalize_unicode(self, text):
         text = tf.strings.regex_replace(text, r"\p{Z}", " ")  # Unicode spaces split words too
@@ -190,7 +202,7 @@ class ServingWordPiece(tf.Module):
         too_long = tf.strings.length(words, unit="UTF8_CHAR") > MAX_CHARS_PER_WORD
         first = tf.where(too_long, tf.cast(self.unk_id, tf.int64), whole)
         todo = tf.where(first < 0)[:, 0]  # words that need splitting
-        split_ids = self._split_words(tf.gather(words, todo))  # (n, STEPS), -1 = no piece
+        split_ids = self._split_words(tf.gather(words, todo))  # (n, P), -1 = no piece
         pieces = tf.reduce_max(tf.concat([tf.reduce_sum(  # most pieces of any word, P >= 1
             tf.cast(split_ids >= 0, tf.int32), axis=1), [1]], axis=0))
         dense = tf.pad(first[:, None], [[0, 0], [0, pieces - 1]], constant_values=-1)  # (N, P)
@@ -199,39 +211,43 @@ class ServingWordPiece(tf.Module):
         return tf.gather_nd(dense, found), found[:, 0]
 
     def _split_words(self, words):
-        """WordPiece of (n,) words none of which is a whole token -> (n, STEPS) ids, -1 = none.
+        """WordPiece of (n,) words none of which is a whole token -> (n, P) ids, -1 = none.
 
         No ``tf.while_loop`` (its per-iteration overhead dominated small batches): every
         candidate piece of every word is looked up at once, then the greedy path (start 0,
-        jump by the longest piece found there) is followed by pointer doubling.
+        jump by the longest piece found there) is followed by pointer doubling. Positions
+        are flat indices into one (n * W + 1,) vector (W = longest word + 1, the last entry a
+        sink for dead ends), so each step is one plain gather, not a batched one.
         """
-        n = tf.shape(words)[0]
-        length = tf.strings.length(words, unit="UTF8_CHAR")  # (n,)
-        width = tf.reduce_max(tf.concat([length, [0]], axis=0))  # L, longest word
-        pos = tf.range(width)  # (L,) piece starts
-        size = tf.range(1, self._max_piece_chars + 1)  # (S,) piece lengths
+        n = tf.shape(words, out_type=tf.int64)[0]
+        length = tf.cast(tf.strings.length(words, unit="UTF8_CHAR"), tf.int64)  # (n,)
+        row = tf.reduce_max(tf.concat([length, [0]], axis=0)) + 1  # W: starts 0..L
+        sink = n * row
         # candidates (m, 3) = (word, start, size - 1): every piece that fits in its word
-        cand = tf.where(pos[None, :, None] + size[None, None, :] <= length[:, None, None])
-        start, cand_size = tf.cast(cand[:, 1], tf.int32), tf.cast(cand[:, 2], tf.int32) + 1
-        text = tf.strings.substr(tf.gather(words, cand[:, 0]), start, cand_size, unit="UTF8_CHAR")
+        size = tf.range(1, self._max_piece_chars + 1, dtype=tf.int64)  # (S,)
+        cand = tf.where(tf.range(row)[None, :, None] + size <= length[:, None, None])
+        start, cand_size = cand[:, 1], cand[:, 2] + 1  # (m,)
+        text = tf.strings.substr(tf.gather(words, cand[:, 0]), tf.cast(start, tf.int32),
+                                 tf.cast(cand_size, tf.int32), unit="UTF8_CHAR")  # (m,)
         ids = tf.where(start == 0, self._vocab.lookup(text),  # first piece: plain token
                        self._suffixes.lookup(text))  # later pieces: "##" tokens
-        grid = tf.cast(tf.stack([n, width, self._max_piece_chars]), tf.int64)
-        ids = tf.scatter_nd(cand, ids + 1, grid) - 1  # (n, L, S), -1 = no such token
-        best = tf.reduce_max(tf.where(ids >= 0, size, 0), axis=2)  # (n, L) longest piece, 0 = none
-        best_id = tf.gather(ids, tf.maximum(best - 1, 0), batch_dims=2)  # (n, L)
-        # jump (n, L + 2): next start; the end of the word stays put, no piece -> sink L + 1
-        columns = tf.range(width + 2)
-        sink = width + 1
-        jump = tf.pad(tf.where(best > 0, pos + best, sink), [[0, 0], [0, 2]], constant_values=sink)
-        jump = tf.where(columns[None, :] == length[:, None], length[:, None], jump)
-        piece_id = tf.pad(best_id, [[0, 0], [0, 2]], constant_values=-1)  # (n, L + 2)
-        path = tf.zeros([n, 1], tf.int32)  # (n, 2^r) starts of the first 2^r pieces
-        for _ in range(STEPS.bit_length() - 1):  # r = log2(STEPS) doublings
-            path = tf.concat([path, tf.gather(jump, path, batch_dims=1)], axis=1)
-            jump = tf.gather(jump, jump, batch_dims=1)  # jump^(2^r)
-        failed = path[:, -1] == sink  # (n,)
-        ids = tf.where(path < length[:, None], tf.gather(piece_id, path, batch_dims=1), -1)
-        unk = tf.concat([tf.fill([n, 1], tf.cast(self.unk_id, tf.int64)),
-                         tf.fill([n, STEPS - 1], tf.constant(-1, tf.int64))], axis=1)
-        return tf.where(failed[:, None], unk, ids)  # (n, STEPS)
+        # longest piece at each (word, start) and its id, packed in one int64 for one max
+        packed = tf.where(ids >= 0, cand_size * 2**32 + ids, 0)  # (m,)
+        best = tf.maximum(tf.math.unsorted_segment_max(  # (n * W,), 0 = no piece
+            packed, cand[:, 0] * row + start, sink), 0)
+        best, best_id = best // 2**32, best % 2**32
+        position = tf.range(sink)  # (n * W,) flat index of (word, start)
+        ends = tf.range(n) * row + length  # (n,) flat index of each word's end
+        word_end = tf.repeat(ends, row)  # (n * W,)
+        jump = tf.where(position == word_end, position,  # the end of the word stays put
+                        tf.where(best > 0, position + best, sink))
+        jump = tf.concat([jump, [sink]], axis=0)  # (n * W + 1,)
+        starts = tf.range(n)[:, None] * row  # (n, 1)
+        # 2^r - 1 >= L steps reach every word's end; few rounds for the usual short words
+        path = tf.cond(row <= 8, lambda: _follow(jump, starts, 3), lambda: tf.cond(
+            row <= 16, lambda: _follow(jump, starts, 4), lambda: _follow(jump, starts, 7)))
+        piece_id = tf.concat([best_id, [-1]], axis=0)  # (n * W + 1,)
+        ids = tf.where(path < ends[:, None], tf.gather(piece_id, path), -1)
+        failed = path[:, -1:] == sink  # (n, 1) no piece at some point: the word is [UNK]
+        first = tf.range(tf.shape(ids)[1]) == 0
+        return tf.where(failed, tf.where(first, tf.cast(self.unk_id, tf.int64), -1), ids)
