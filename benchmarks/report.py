@@ -58,14 +58,29 @@ def load_results(path):
         return json.load(f)
 
 
-def merge_results(previous, current):
-    """``current`` wins; benchmarks only ``previous`` has are kept (and say when they ran)."""
-    if not previous:
-        return current
+def stamp_sections(results):
+    """Records in each section the run that measured it, so a merged file keeps provenance."""
+    load = results["machine"].get("load_average_at_start")
+    for section in results["benchmarks"].values():
+        section.setdefault("run", {"command": results["command"], "started": results["started"],
+                                   "finished": results["finished"], "load_average_at_start": load})
+    return results
+
+
+def merge_results(previous, current, order=()):
+    """``current`` wins; benchmarks only ``previous`` has are kept, each with its own run.
+
+    Sections are listed in ``order`` (benchmark names; a section that a benchmark adds
+    under another name, such as ``pretrain_ratio``, stays after the one before it).
+    """
     merged = dict(current)
-    sections = dict(previous.get("benchmarks", {}))
+    sections = dict((previous or {}).get("benchmarks", {}))
     sections.update(current.get("benchmarks", {}))
-    merged["benchmarks"] = sections
+    rank, last = {}, -1
+    for name in sections:
+        last = order.index(name) if name in order else last
+        rank[name] = last
+    merged["benchmarks"] = dict(sorted(sections.items(), key=lambda item: rank[item[0]]))
     return merged
 
 
@@ -93,7 +108,7 @@ def _machine_lines(machine):
         f"- CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores); GPU: {gpu}",
         f"- TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, "
         f"keras-hub {machine['keras_hub']}, Python {machine['python']}",
-        f"- load average at start (1/5/15 min): {load_text}",
+        f"- load average at the start of the latest run (1/5/15 min): {load_text}",
     ]
 
 
@@ -102,11 +117,18 @@ def render_markdown(results, plot_files=None):
     machine = results["machine"]
     lines = [f"# kerasllm benchmarks — {machine['label']}", ""]
     lines += _machine_lines(machine)
-    lines += [f"- mode: {results['mode']}; run {results['started']} → {results['finished']} UTC",
-              f"- reproduce: `{results['command']}`", "",
+    everything = "python benchmarks/run.py" + ("" if results["mode"] == "full"
+                                                else f" --{results['mode']}")
+    lines += [f"- mode: {results['mode']}; reproduce all: `{everything}`; each section says "
+              "which run measured it", "",
               "Figures are `median (min–max)` over repeated runs.", ""]
     for name, section in results["benchmarks"].items():
         lines += [f"## {section.get('title', name)}", ""]
+        run = section.get("run")
+        if run:
+            load = ", ".join(f"{x:.2f}" for x in run["load_average_at_start"] or []) or "n/a"
+            lines += [f"Measured {run['started']} → {run['finished']} UTC by `{run['command']}` "
+                      f"(load average at its start: {load}).", ""]
         if section.get("error"):
             lines += [f"**Not measured:** {section['error']}", ""]
             continue

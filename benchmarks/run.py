@@ -19,7 +19,7 @@ import traceback
 import common  # noqa: F401  (environment + sys.path set-up first)
 import settings as modes
 from common import log, machine_info
-from report import load_results, merge_results, write_json, write_markdown
+from report import load_results, merge_results, stamp_sections, write_json, write_markdown
 
 # name -> (module, what it measures); modules expose run(settings, context) -> {name: section}
 BENCHMARKS = {
@@ -96,7 +96,8 @@ def main(argv=None):
                "benchmarks": sections}
     suffix = "" if mode == "full" else f"-{mode}"  # quick figures never overwrite full ones
     base = os.path.join(out_dir, machine["label"] + suffix)
-    results = merge_results(load_results(base + ".json"), results)
+    results = merge_results(load_results(base + ".json"), stamp_sections(results),
+                            order=list(BENCHMARKS))
     write_json(base + ".json", results)
     from plots import plot_all
     plot_files = plot_all(results, out_dir, os.path.basename(base))

@@ -13,7 +13,7 @@ sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
 from common import Stat  # noqa: E402
 from flops import bert_training_flops, encoder_matmul_params  # noqa: E402
-from report import markdown_table, merge_results  # noqa: E402
+from report import markdown_table, merge_results, stamp_sections  # noqa: E402
 
 
 def test_bert_training_flops_matches_hand_count():
@@ -55,6 +55,18 @@ def test_markdown_table_and_merge():
     merged = merge_results({"benchmarks": {"a": {"x": 1}, "b": {"x": 2}}},
                            {"mode": "quick", "benchmarks": {"b": {"x": 3}}})
     assert merged["benchmarks"] == {"a": {"x": 1}, "b": {"x": 3}}
+
+
+def test_merge_keeps_each_sections_run_and_the_canonical_order():
+    old = {"benchmarks": {"serving": {"run": {"command": "old"}}, "pretrain": {"x": 1},
+                          "pretrain_ratio": {"x": 2}, "memory": {"x": 3}}}
+    new = stamp_sections({"command": "python benchmarks/run.py --only pretrain", "started": "s",
+                          "finished": "f", "machine": {"load_average_at_start": [0.5, 0.5, 0.5]},
+                          "benchmarks": {"pretrain": {"x": 4}}})
+    merged = merge_results(old, new, order=["pretrain", "serving", "memory"])
+    assert list(merged["benchmarks"]) == ["pretrain", "pretrain_ratio", "serving", "memory"]
+    assert merged["benchmarks"]["pretrain"]["run"]["command"].endswith("--only pretrain")
+    assert merged["benchmarks"]["serving"]["run"]["command"] == "old"
 
 
 @pytest.mark.slow
