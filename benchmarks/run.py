@@ -1,6 +1,6 @@
 """Run kerasllm's benchmarks and write results/<machine>.{json,md,*.png}.
 
-    python benchmarks/run.py                # full: the README's figures (≤ ~30 min, 2 cores)
+    python benchmarks/run.py                # full: the README's figures (about 45 min, 2 cores)
     python benchmarks/run.py --quick        # small sizes, a few minutes
     python benchmarks/run.py --only pretrain mfu
     python benchmarks/run.py --tiny --output-dir /tmp/b   # smoke test, seconds

@@ -1,6 +1,6 @@
 """How big and how long each benchmark runs, per mode.
 
-- ``full``  (default): the figures the README reports; ≤ ~30 min on 2 CPU cores.
+- ``full``  (default): the figures the README reports; about 45 min on 2 CPU cores.
 - ``quick`` (--quick): the same benchmarks on the small sizes, a few minutes.
 - ``tiny``  (--tiny):  seconds; shrunken configs for the smoke test only — its
   numbers say nothing about speed.
@@ -14,7 +14,7 @@ class Settings:
     mode: str
     # 1 / 3: pretraining throughput and MFU
     bert_sizes: Tuple[str, ...] = ("bert_tiny", "bert_mini", "bert_small", "bert_base")
-    # same global batch for every contender; smaller for the big sizes to fit ~30 min on 2 cores
+    # same global batch for every contender; smaller for the big sizes to fit the time budget on 2 cores
     batch_sizes: Dict[str, int] = dataclasses.field(
         default_factory=lambda: {"bert_small": 16, "bert_base": 8})
     default_batch: int = 32
