@@ -26,7 +26,7 @@ def token_list_from_ragged(ragged):
     """``TokenList`` of an int RaggedTensor (B, None)."""
     rows = ragged.value_rowids()
     starts = tf.gather(ragged.row_splits, rows)
-    positions = tf.range(tf.shape(rows, out_type=tf.int64)[0]) - starts
+    positions = tf.range(tf.size(rows, out_type=tf.int64)) - starts
     return TokenList(ragged.flat_values, rows, positions, ragged.nrows())
 
 
@@ -55,7 +55,7 @@ def pack_ids(a, b, seq_length, cls_id, sep_id, pad_id):
     offset = tf.ones_like(lengths[0])  # (B,) column of the next token: 1, after [CLS]
     indices, values, seps = [], [], []
     for segment, keep in zip(segments, keeps):
-        kept = tf.where(segment.positions < tf.gather(keep, segment.rows))[:, 0]
+        kept = tf.reshape(tf.where(segment.positions < tf.gather(keep, segment.rows)), [-1])
         rows, positions = tf.gather(segment.rows, kept), tf.gather(segment.positions, kept)
         indices.append(tf.stack([rows, tf.gather(offset, rows) + positions], axis=1))  # (k, 2)
         values.append(tf.cast(tf.gather(segment.values, kept), tf.int32))

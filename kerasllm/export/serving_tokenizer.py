@@ -55,6 +55,11 @@ def _any_match(text, pattern):
     return tf.reduce_any(tf.strings.regex_full_match(text, f"(?s).*(?:{pattern}).*"))
 
 
+def _indices(condition):
+    """int64 indices (K,) where a 1-D boolean ``condition`` holds."""
+    return tf.reshape(tf.where(condition), [-1])
+
+
 def _when(condition, transform, text):
     """``transform(text)`` if ``condition`` else ``text``: skips a string pass nobody needs."""
     return tf.cond(condition, lambda: transform(text), lambda: text)
@@ -64,8 +69,8 @@ def keep_first(values, rows, nrows, most):
     """``TokenList`` of the first ``most`` items of each row of flat ``values`` / ``rows``."""
     counts = tf.math.unsorted_segment_sum(tf.ones_like(rows), rows, nrows)  # (B,)
     starts = tf.cumsum(counts, exclusive=True)  # (B,) index of each row's first item
-    positions = tf.range(tf.shape(rows, out_type=tf.int64)[0]) - tf.gather(starts, rows)
-    keep = tf.where(positions < most)[:, 0]
+    positions = tf.range(tf.size(rows, out_type=tf.int64)) - tf.gather(starts, rows)
+    keep = _indices(positions < most)
     return TokenList(tf.gather(values, keep), tf.gather(rows, keep), tf.gather(positions, keep),
                      nrows)
 
@@ -179,9 +184,9 @@ class ServingWordPiece(tf.Module):
         text = tf.strings.regex_replace(self.normalize(text), f"{PUNCTUATION}|{CJK}", r" \0 ")
         # Split on runs of ASCII whitespace (the only spaces left), no empty words.
         split = tf.raw_ops.StringSplitV2(input=text, sep="")
-        nrows = tf.shape(text, out_type=tf.int64)[0]
-        words = TokenList(split.values, split.indices[:, 0], split.indices[:, 1], nrows)
-        keep = tf.where(words.positions < max_words)[:, 0]
+        nrows = tf.size(text, out_type=tf.int64)
+        words = TokenList(split.values, *tf.unstack(split.indices, axis=1), nrows)
+        keep = _indices(words.positions < max_words)
         return TokenList(*(tf.gather(t, keep) for t in words[:3]), nrows)
 
     def token_list(self, text, max_tokens):
@@ -201,14 +206,14 @@ class ServingWordPiece(tf.Module):
         whole = self._vocab.lookup(words)  # (N,) id when the whole word is a token
         too_long = tf.strings.length(words, unit="UTF8_CHAR") > MAX_CHARS_PER_WORD
         first = tf.where(too_long, tf.cast(self.unk_id, tf.int64), whole)
-        todo = tf.where(first < 0)[:, 0]  # words that need splitting
+        todo = _indices(first < 0)  # words that need splitting
         split_ids = self._split_words(tf.gather(words, todo))  # (n, P), -1 = no piece
         pieces = tf.reduce_max(tf.concat([tf.reduce_sum(  # most pieces of any word, P >= 1
             tf.cast(split_ids >= 0, tf.int32), axis=1), [1]], axis=0))
         dense = tf.pad(first[:, None], [[0, 0], [0, pieces - 1]], constant_values=-1)  # (N, P)
         dense = tf.tensor_scatter_nd_update(dense, todo[:, None], split_ids[:, :pieces])
         found = tf.where(dense >= 0)  # (K, 2) (word, piece), in reading order
-        return tf.gather_nd(dense, found), found[:, 0]
+        return tf.gather_nd(dense, found), tf.unstack(found, axis=1)[0]
 
     def _split_words(self, words):
         """WordPiece of (n,) words none of which is a whole token -> (n, P) ids, -1 = none.
@@ -219,26 +224,26 @@ class ServingWordPiece(tf.Module):
         are flat indices into one (n * W + 1,) vector (W = longest word + 1, the last entry a
         sink for dead ends), so each step is one plain gather, not a batched one.
         """
-        n = tf.shape(words, out_type=tf.int64)[0]
+        n = tf.size(words, out_type=tf.int64)
         length = tf.cast(tf.strings.length(words, unit="UTF8_CHAR"), tf.int64)  # (n,)
         row = tf.reduce_max(tf.concat([length, [0]], axis=0)) + 1  # W: starts 0..L
         sink = n * row
         # candidates (m, 3) = (word, start, size - 1): every piece that fits in its word
         size = tf.range(1, self._max_piece_chars + 1, dtype=tf.int64)  # (S,)
         cand = tf.where(tf.range(row)[None, :, None] + size <= length[:, None, None])
-        start, cand_size = cand[:, 1], cand[:, 2] + 1  # (m,)
-        text = tf.strings.substr(tf.gather(words, cand[:, 0]), tf.cast(start, tf.int32),
+        word, start, cand_size = tf.unstack(cand + [0, 0, 1], axis=1)  # (m,) each
+        text = tf.strings.substr(tf.gather(words, word), tf.cast(start, tf.int32),
                                  tf.cast(cand_size, tf.int32), unit="UTF8_CHAR")  # (m,)
         ids = tf.where(start == 0, self._vocab.lookup(text),  # first piece: plain token
                        self._suffixes.lookup(text))  # later pieces: "##" tokens
         # longest piece at each (word, start) and its id, packed in one int64 for one max
         packed = tf.where(ids >= 0, cand_size * 2**32 + ids, 0)  # (m,)
         best = tf.maximum(tf.math.unsorted_segment_max(  # (n * W,), 0 = no piece
-            packed, cand[:, 0] * row + start, sink), 0)
+            packed, word * row + start, sink), 0)
         best, best_id = best // 2**32, best % 2**32
         position = tf.range(sink)  # (n * W,) flat index of (word, start)
         ends = tf.range(n) * row + length  # (n,) flat index of each word's end
-        word_end = tf.repeat(ends, row)  # (n * W,)
+        word_end = tf.gather(ends, position // row)  # (n * W,)
         jump = tf.where(position == word_end, position,  # the end of the word stays put
                         tf.where(best > 0, position + best, sink))
         jump = tf.concat([jump, [sink]], axis=0)  # (n * W + 1,)
