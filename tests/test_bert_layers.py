@@ -33,6 +33,16 @@ def test_encoder_block_ignores_padded_tokens():
     np.testing.assert_allclose(after[1], before[1], atol=1e-5)
 
 
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_encoder_block_query_positions_equal_the_full_output_gathered(norm_first):
+    block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32, norm_first=norm_first)
+    full = np.asarray(block(X, padding_mask=MASK))
+    some = np.asarray(block(X, padding_mask=MASK, query_positions=POSITIONS))
+    assert some.shape == (B, POSITIONS.shape[1], H)
+    np.testing.assert_allclose(some, np.take_along_axis(full, POSITIONS[:, :, None], 1),
+                               atol=1e-5)
+
+
 def test_encoder_block_post_ln_output_is_normalised_and_pre_ln_is_not():
     post = TransformerEncoderBlock(num_heads=2, intermediate_dim=32, dropout=0.0)(X * 10)
     np.testing.assert_allclose(np.mean(post, -1), 0.0, atol=1e-4)

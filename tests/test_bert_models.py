@@ -172,6 +172,23 @@ def test_pretrainer_trains_on_the_contract_format(tmp_path):
     _assert_round_trip(model, x, tmp_path)
 
 
+def test_pretraining_models_equal_the_full_encoder_then_the_heads():
+    """The last layer runs at [CLS] and the masked positions only; outputs must not change."""
+    x = _x(mask_positions=True)
+    pretrainer = BertPretrainer(BertEncoder(**TINY))
+    masked_lm = BertMaskedLM(pretrainer.encoder)  # same encoder weights, MLM only
+    encoder_x = {k: v for k, v in x.items() if k != "mask_positions"}
+    encoded = pretrainer.encoder(encoder_x, training=False)  # full (B, T, H), every layer
+    want_mlm = pretrainer.masked_lm_head(encoded["sequence_output"], x["mask_positions"])
+    want_nsp = pretrainer.nsp_head(encoded["pooled_output"])
+    got = pretrainer(x, training=False)
+    np.testing.assert_allclose(got["mlm"], want_mlm, atol=1e-5)
+    np.testing.assert_allclose(got["nsp"], want_nsp, atol=1e-5)
+    np.testing.assert_allclose(  # its own head, the shared encoder
+        masked_lm(x, training=False),
+        masked_lm.masked_lm_head(encoded["sequence_output"], x["mask_positions"]), atol=1e-5)
+
+
 @pytest.mark.parametrize("cls,kwargs", [(BertEncoder, {}), (BertMaskedLM, {}),
                                         (BertNSP, {}), (BertPretrainer, {"mlm_weight": 2.0}),
                                         (BertSentenceOrder, {}),

@@ -29,7 +29,8 @@ class MaskedLMHead(keras.layers.Layer):
 
     Call arguments:
         sequence_output: (B, T, H) tensor.
-        mask_positions: (B, P) int tensor of positions to predict.
+        mask_positions: (B, P) int tensor of positions to predict; None when
+            ``sequence_output`` already holds just those rows (B, P, H).
 
     Returns:
         (B, P, vocabulary_size) float32 logits (float32 also under mixed precision).
@@ -69,9 +70,11 @@ class MaskedLMHead(keras.layers.Layer):
         self._activation_fn = get_activation(self.activation)
         self.built = True
 
-    def call(self, sequence_output, mask_positions):
-        positions = ops.cast(mask_positions, "int32")[:, :, None]  # (B, P, 1)
-        x = ops.take_along_axis(sequence_output, positions, axis=1)  # (B, P, H)
+    def call(self, sequence_output, mask_positions=None):
+        x = sequence_output  # (B, P, H) when already gathered
+        if mask_positions is not None:
+            positions = ops.cast(mask_positions, "int32")[:, :, None]  # (B, P, 1)
+            x = ops.take_along_axis(sequence_output, positions, axis=1)  # (B, P, H)
         x = self.layer_norm(self._activation_fn(self.dense(x)))  # (B, P, H)
         if self.token_embedding is None:
             kernel = self.output_kernel  # (H, V)

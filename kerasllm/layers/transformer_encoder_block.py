@@ -1,6 +1,7 @@
 """One BERT transformer layer: self-attention and a feed-forward network, each
 with a residual connection and LayerNorm (post-LN as in BERT, or pre-LN)."""
 import keras
+from keras import ops
 
 from kerasllm.layers.activations import get_activation
 from kerasllm.layers.initializers import clone_initializer
@@ -29,9 +30,14 @@ class TransformerEncoderBlock(keras.layers.Layer):
         inputs: (B, T, H) float tensor.
         padding_mask: optional (B, T) int / bool, 1 / True = real token.
         training: bool. Whether dropout is active.
+        query_positions: optional (B, P) int. Return only these rows: every token
+            is still attended to, but queries, residuals and the feed-forward
+            network run for P rows, not T (a last layer whose outputs a loss
+            reads at a few positions, as in MLM pretraining).
 
     Returns:
-        (B, T, H) tensor.
+        (B, T, H) tensor, or (B, P, H) with ``query_positions``: the same values as
+        the full output gathered at those positions.
 
     Example:
     >>> block = TransformerEncoderBlock(num_heads=2, intermediate_dim=64)
@@ -82,21 +88,31 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self._activation_fn = get_activation(self.activation)
         self.built = True
 
-    def _attention_branch(self, x, padding_mask, training):
-        y = self.attention(x, x, padding_mask=padding_mask, training=training)  # (B, T, H)
+    def _attention_branch(self, query, x, padding_mask, training):
+        y = self.attention(query, x, padding_mask=padding_mask, training=training)  # (B, P, H)
         return self.dropout_layer(y, training=training)
 
     def _feed_forward_branch(self, x, training):
         y = self._activation_fn(self.intermediate_dense(x))  # (B, T, I)
         return self.dropout_layer(self.output_dense(y), training=training)  # (B, T, H)
 
-    def call(self, inputs, padding_mask=None, training=None):
+    def call(self, inputs, padding_mask=None, training=None, query_positions=None):
         x = inputs  # (B, T, H)
+
+        def at_queries(t):  # (B, T, H) -> (B, P, H): the rows this call returns
+            if query_positions is None:
+                return t
+            return ops.take_along_axis(t, ops.cast(query_positions, "int32")[:, :, None], axis=1)
+
         if self.norm_first:
-            x = x + self._attention_branch(self.attention_layer_norm(x), padding_mask, training)
-            return x + self._feed_forward_branch(self.output_layer_norm(x), training)
-        x = self.attention_layer_norm(x + self._attention_branch(x, padding_mask, training))
-        return self.output_layer_norm(x + self._feed_forward_branch(x, training))
+            normed = self.attention_layer_norm(x)  # keys / values see every token
+            y = at_queries(x) + self._attention_branch(
+                at_queries(normed), normed, padding_mask, training)
+            return y + self._feed_forward_branch(self.output_layer_norm(y), training)
+        query = at_queries(x)  # (B, P, H)
+        y = self.attention_layer_norm(
+            query + self._attention_branch(query, x, padding_mask, training))
+        return self.output_layer_norm(y + self._feed_forward_branch(y, training))
 
     def get_config(self):
         config = super().get_config()

@@ -85,6 +85,23 @@ class BertEncoder(PresetMixin, keras.Model):
         self.activation = activation
         self.layer_norm_epsilon = layer_norm_epsilon
 
+    def encode_at(self, inputs, positions):
+        """Hidden states (B, P, H) float32 at ``positions`` (B, P) only, and the pooled output.
+
+        Equals ``self(inputs)["sequence_output"]`` gathered at ``positions``, but the
+        last layer computes queries, residuals and feed-forward for those P rows only
+        (keys and values still cover every token): a pretraining loss reads 20 of 128
+        positions, so this skips most of one layer's work. ``positions[:, 0]`` must be
+        0 ([CLS]) for the pooled output to be BERT's. Use it on symbolic inputs to build
+        a task model; the layers (and weights) are this encoder's own.
+        """
+        x = self.embeddings(inputs["token_ids"], inputs["segment_ids"])  # (B, T, H)
+        *layers, last = self.transformer_layers
+        for layer in layers:
+            x = layer(x, padding_mask=inputs["padding_mask"])  # (B, T, H)
+        x = last(x, padding_mask=inputs["padding_mask"], query_positions=positions)  # (B, P, H)
+        return ops.cast(x, "float32"), ops.cast(self.pooler(x), "float32")
+
     def get_config(self):
         # Not chaining to Functional.get_config: that is the graph, not our arguments.
         return {

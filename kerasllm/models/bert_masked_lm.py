@@ -43,8 +43,9 @@ class BertMaskedLM(BertTask):
         self.encoder = encoder
         self.masked_lm_head = tied_masked_lm_head(encoder)
         inputs = bert_inputs(with_mask_positions=True)
-        sequence = encoder(encoder_inputs(inputs))["sequence_output"]  # (B, T, H)
-        logits = self.masked_lm_head(sequence, inputs["mask_positions"])  # (B, P, V)
+        # the last layer runs only at the masked positions: the loss reads nothing else
+        masked, _ = encoder.encode_at(encoder_inputs(inputs), inputs["mask_positions"])  # (B, P, H)
+        logits = self.masked_lm_head(masked)  # (B, P, V)
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
 
     def _default_compile(self):

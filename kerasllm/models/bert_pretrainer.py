@@ -1,5 +1,6 @@
 """BERT pretraining: masked LM and next-sentence prediction trained jointly."""
 import keras
+from keras import ops
 
 from kerasllm.models.bert_encoder import bert_inputs
 from kerasllm.models.bert_masked_lm import tied_masked_lm_head
@@ -34,10 +35,13 @@ class BertPretrainer(BertTask):
         self.masked_lm_head = tied_masked_lm_head(encoder)
         self.nsp_head = pair_head("nsp_head")
         inputs = bert_inputs(with_mask_positions=True)
-        encoded = encoder(encoder_inputs(inputs))
+        # the last layer runs only at [CLS] (for NSP) and the masked positions (for MLM)
+        masks = inputs["mask_positions"]  # (B, P)
+        cls_and_masks = ops.concatenate([ops.zeros_like(masks[:, :1]), masks], axis=1)
+        states, pooled = encoder.encode_at(encoder_inputs(inputs), cls_and_masks)  # (B, 1+P, H)
         outputs = {
-            "mlm": self.masked_lm_head(encoded["sequence_output"], inputs["mask_positions"]),
-            "nsp": self.nsp_head(encoded["pooled_output"]),
+            "mlm": self.masked_lm_head(states[:, 1:]),  # (B, P, V)
+            "nsp": self.nsp_head(pooled),  # (B, 2)
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.mlm_weight = mlm_weight
