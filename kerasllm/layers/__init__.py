@@ -1,4 +1,5 @@
 """kerasllm layers: attention, transformer blocks, embeddings, heads, LSTM blocks."""
+from kerasllm.layers.dropout import Dropout  # noqa: F401
 from kerasllm.layers.multi_head_attention import MultiHeadAttention  # noqa: F401
 from kerasllm.layers.transformer_encoder_block import TransformerEncoderBlock  # noqa: F401
 from kerasllm.layers.bert_embeddings import BertEmbeddings  # noqa: F401

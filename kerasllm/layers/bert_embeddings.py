@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from kerasllm.layers.dropout import Dropout
 from kerasllm.layers.initializers import clone_initializer
 
 
@@ -67,7 +68,7 @@ class BertEmbeddings(keras.layers.Layer):
         self.layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, name="layer_norm", **common)
         self.layer_norm.build(tuple(token_ids_shape) + (self.hidden_dim,))
-        self.dropout_layer = keras.layers.Dropout(self.dropout, **common)
+        self.dropout_layer = Dropout(self.dropout, **common)
         self.built = True
 
     def call(self, token_ids, segment_ids=None, training=None):

@@ -2,6 +2,7 @@
 import keras
 from keras import ops
 
+from kerasllm.layers.dropout import Dropout
 from kerasllm.layers.initializers import clone_initializer
 
 
@@ -35,7 +36,7 @@ class ClassificationHead(keras.layers.Layer):
         self.kernel_initializer = keras.initializers.get(kernel_initializer)
 
     def build(self, pooled_output_shape):
-        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.dropout_layer = Dropout(self.dropout, dtype=self.dtype_policy)
         self.dense = keras.layers.Dense(
             self.num_classes, kernel_initializer=clone_initializer(self.kernel_initializer),
             name="dense", dtype=self.dtype_policy)

@@ -2,6 +2,8 @@
 import keras
 from keras import ops
 
+from kerasllm.layers.dropout import Dropout
+
 
 def uniform_or_default(init_scale, default):
     """A fresh ``uniform(-init_scale, init_scale)`` initializer, or ``default``."""
@@ -80,7 +82,7 @@ class LSTMLMBlock(keras.layers.Layer):
 
     def build(self, inputs_shape):
         batch_size, _, features = inputs_shape
-        self.input_dropout = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy,
+        self.input_dropout = Dropout(self.dropout, dtype=self.dtype_policy,
                                                   name="input_dropout")
         self.lstm_layers = []
         self.layer_dropouts = []
@@ -100,7 +102,7 @@ class LSTMLMBlock(keras.layers.Layer):
             self.lstm_layers.append(lstm)
             # Dropout on this layer's output: the next layer's input, or the
             # block output after the last layer.
-            self.layer_dropouts.append(keras.layers.Dropout(
+            self.layer_dropouts.append(Dropout(
                 self.dropout, dtype=self.dtype_policy, name=f"dropout_{i}"))
         self.state_variables = None
         if self.stateful:

@@ -12,6 +12,7 @@ import math
 import keras
 from keras import ops
 
+from kerasllm.layers.dropout import Dropout
 from kerasllm.layers.initializers import clone_initializer
 
 _NEG_INF = -1e9  # added to masked logits; the softmax runs in float32
@@ -88,7 +89,7 @@ class MultiHeadAttention(keras.layers.Layer):
         self.output_dense = self._projection("btnh,nhd->btd", (None, hidden_dim), "d",
                                              "attention_output")
         self.output_dense.build((query_shape[0], query_shape[1], heads, self.value_dim))
-        self.dropout_layer = keras.layers.Dropout(self.dropout, dtype=self.dtype_policy)
+        self.dropout_layer = Dropout(self.dropout, dtype=self.dtype_policy)
         self.built = True
 
     def _attention_bias(self, query, value, padding_mask, use_causal_mask):

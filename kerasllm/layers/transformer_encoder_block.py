@@ -4,6 +4,7 @@ import keras
 from keras import ops
 
 from kerasllm.layers.activations import get_activation
+from kerasllm.layers.dropout import Dropout
 from kerasllm.layers.initializers import clone_initializer
 from kerasllm.layers.multi_head_attention import MultiHeadAttention
 
@@ -84,7 +85,7 @@ class TransformerEncoderBlock(keras.layers.Layer):
         self.output_layer_norm = keras.layers.LayerNormalization(
             epsilon=self.layer_norm_epsilon, name="output_layer_norm", **common)
         self.output_layer_norm.build(input_shape)
-        self.dropout_layer = keras.layers.Dropout(self.dropout, **common)
+        self.dropout_layer = Dropout(self.dropout, **common)
         self._activation_fn = get_activation(self.activation)
         self.built = True
 
