@@ -37,7 +37,7 @@ class Settings:
     finetune_size: str = "bert_tiny"
     finetune_batch: int = 32
     finetune_repeats: int = 3       # timed end-to-end epochs
-    finetune_examples: Optional[int] = 960    # training titles per epoch (None = all ~1,780)
+    finetune_examples: Optional[int] = None   # training titles per epoch (None = all 1,781)
     finetune_vocab_size: int = 8000
     # 4: input pipeline vs the trainer (bert_mini, as the text-pipeline issue asks)
     pipeline_trainer_size: str = "bert_mini"
