@@ -6,9 +6,9 @@ algorithm. Compiled with XLA on a CPU that choice lowers to a generator about
 57× slower than Philox: a (32, 2, 128, 128) attention-probability mask took
 455 ms against 8 ms on the 2-core development machine, which made a
 jit-compiled bert_tiny training step twice as slow as the same step without
-dropout (and made XLA lose to plain graph mode). Philox is what ``auto_select``
-already picks without XLA and on GPUs, so this layer changes only the speed of
-compiled CPU steps, not the distribution. Everything else is keras' layer:
+dropout (and made XLA lose to plain graph mode). Philox is the generator
+TensorFlow's CPU kernels use without XLA, so this layer changes the speed of
+compiled CPU steps, not the distribution of the masks. Everything else is keras' layer:
 same arguments, seed generator, noise shape and config.
 """
 import keras
