@@ -22,7 +22,7 @@ class Dropout(keras.layers.Dropout):
     """``keras.layers.Dropout`` drawing its mask with ``rng_alg="philox"``.
 
     Args:
-        rate: float in [0, 1). Fraction of the inputs to drop.
+        rate: float in [0, 1]. Fraction of the inputs to drop (1 gives zeros).
         noise_shape: optional tuple; ``None`` entries take the input's size.
         seed: optional int seed of the layer's seed generator.
         **kwargs: base layer arguments (``name``, ``dtype``, ...).

@@ -82,8 +82,7 @@ class LSTMLMBlock(keras.layers.Layer):
 
     def build(self, inputs_shape):
         batch_size, _, features = inputs_shape
-        self.input_dropout = Dropout(self.dropout, dtype=self.dtype_policy,
-                                                  name="input_dropout")
+        self.input_dropout = Dropout(self.dropout, dtype=self.dtype_policy, name="input_dropout")
         self.lstm_layers = []
         self.layer_dropouts = []
         for i in range(self.num_layers):
