@@ -58,6 +58,16 @@ def test_every_branch_alone_and_mixed_matches_training_tokenizer(tokenizers):
     assert _agreement(training, serving_fn, ASCII_EDGE_TEXTS) == []
 
 
+
+def test_skipped_clean_up_stays_a_functional_if(tokenizers):
+    """Lowered to Switch / Merge, the skipped clean-up would still cost every ASCII request."""
+    serving = tokenizers[1]
+    graph = tf.function(lambda t: serving(t, 8)).get_concrete_function(
+        tf.TensorSpec([None], tf.string)).graph
+    conds = [op for op in graph.get_operations() if op.type in ("If", "StatelessIf")]
+    assert conds and not any(op.get_attr("_lower_using_switch_merge") for op in conds)
+
+
 def test_bad_input_gives_defined_output(tokenizers):
     training, serving, _, _ = tokenizers
     texts = tf.constant(["", "word " * 20000, b"caf\xc3 \xff\xfe the", "fine text", "\x00\x01"])
