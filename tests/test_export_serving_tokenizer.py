@@ -58,7 +58,6 @@ def test_every_branch_alone_and_mixed_matches_training_tokenizer(tokenizers):
     assert _agreement(training, serving_fn, ASCII_EDGE_TEXTS) == []
 
 
-
 def test_skipped_clean_up_stays_a_functional_if(tokenizers):
     """Lowered to Switch / Merge, the skipped clean-up would still cost every ASCII request."""
     serving = tokenizers[1]
@@ -66,6 +65,15 @@ def test_skipped_clean_up_stays_a_functional_if(tokenizers):
         tf.TensorSpec([None], tf.string)).graph
     conds = [op for op in graph.get_operations() if op.type in ("If", "StatelessIf")]
     assert conds and not any(op.get_attr("_lower_using_switch_merge") for op in conds)
+
+
+@pytest.mark.parametrize("most", [1, 2, 3, 4])
+def test_truncation_at_every_word_boundary(tokenizers, most):
+    """Only the first ``most`` words are split off; the rest of the text must not leak in."""
+    training, serving, _, _ = tokenizers
+    texts = ["the cat", "the cat sat", " the  cat  sat on ", "unbelievably long words", ""]
+    want = [ids[:most] for ids in training.tokenize(tf.constant(texts)).to_list()]
+    assert serving(tf.constant(texts), most).to_list() == want
 
 
 def test_bad_input_gives_defined_output(tokenizers):

@@ -206,7 +206,8 @@ class ServingWordPiece(tf.Module):
         # CJK ideographs are split here with punctuation: NFD maps CJK to CJK only, so this
         # is the same as spacing them out before normalising (as HF does), one pass cheaper.
         text = tf.strings.regex_replace(self.normalize(text), f"{PUNCTUATION}|{CJK}", r" \0 ")
-        # Split on runs of ASCII whitespace (the only spaces left), no empty words.
+        # Split on runs of ASCII whitespace (the only spaces left): no empty words, except
+        # that the remainder at position max_words may be "" (it gives no token).
         split = tf.raw_ops.StringSplitV2(input=text, sep="", maxsplit=max_words)
         return TokenList(split.values, *tf.unstack(split.indices, axis=1),
                          tf.size(text, out_type=tf.int64))
