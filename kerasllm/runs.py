@@ -27,6 +27,7 @@ VOCAB_FILE = "vocab.txt"
 LABELS_FILE = "labels.txt"
 MODEL_FILE = "model.keras"
 METRICS_FILE = "metrics.json"
+HISTORY_FILE = "history.jsonl"  # one line per epoch: {"epoch", "step", metrics...}
 REQUIRED_CONFIG_KEYS = ("job", "task", "family", "model", "tokenizer", "seq_length")
 
 

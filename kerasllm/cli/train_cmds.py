@@ -6,6 +6,7 @@ command objects back ``scripts/pretrain.py`` etc., so there is one
 implementation with two entry points.
 """
 import functools
+import sys
 
 import click
 
@@ -60,6 +61,9 @@ def _common(func):
                           "CPU-only machine) [default: all GPUs]."),
         click.option("--checkpoint-every", type=click.IntRange(min=1), default=100,
                      show_default=True, help="Steps between crash-safe checkpoints."),
+        click.option("--keep-checkpoints", type=click.IntRange(min=1), default=2, show_default=True,
+                     help="Latest checkpoints kept on disk (the best by the eval metric is kept "
+                          "besides)."),
         click.option("--profile-steps", default=None,
                      help="Profile steps 'START,STOP' into RUN_DIR/logs."),
         click.option("--seed", type=int, default=1337, show_default=True),
@@ -86,6 +90,9 @@ def _run(command):
         try:
             command(**options)
         except KerasLLMError as err:
+            if getattr(err, "exit_code", None):  # TrainingInterrupted: checkpointed, restartable
+                click.echo(str(err), err=True)
+                sys.exit(err.exit_code)
             raise click.ClickException(str(err)) from None
     return wrapper
 
@@ -136,6 +143,9 @@ def pretrain(**options):
 @click.option("--pair-column", default=None, help="Second text column (sentence pairs).")
 @click.option("--label-column", default="label", show_default=True)
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
+@click.option("--early-stopping", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stop after this many epochs without a lower --eval loss (0 = off). With "
+                   "--eval, model.keras always holds the best epoch's weights.")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=None,
               help="[default: 10% of the training steps].")
 @click.option("--seq-length", type=click.IntRange(min=8), default=128, show_default=True)
@@ -177,6 +187,9 @@ def finetune(**options):
               help="Epochs at the full rate [default: preset recipe].")
 @click.option("--clipnorm", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Global-norm clip [default: preset recipe].")
+@click.option("--early-stopping", type=click.IntRange(min=0), default=0, show_default=True,
+              help="Stop after this many epochs without a lower --eval loss (0 = off). With "
+                   "--eval, model.keras always holds the best epoch's weights.")
 @click.option("--stateful/--no-stateful", default=True, show_default=True,
               help="Carry LSTM state across windows (truncated BPTT).")
 @_common

@@ -100,7 +100,8 @@ def prepare(options, strategy):
         optimizer = optimizers.adamw(options["learning_rate"], warmup, total,
                                      options["weight_decay"], options["clipnorm"])
         plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,
-                         eval_data=eval_data, tokens_per_step=global_batch * seq_length)
+                         eval_data=eval_data, tokens_per_step=global_batch * seq_length,
+                         patience=options.get("early_stopping") or 0)
         return model, {"optimizer": optimizer}, plan
 
     return JobSpec(config=config, vocab=tokens, build=build, labels=labels)

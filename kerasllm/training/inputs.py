@@ -7,15 +7,13 @@ iterators over the input. A ``shuffle(reshuffle_each_iteration=True)`` or a
 Python generator that counts its passes gives each new iterator a different
 order, so runs that should match do not. Every stream here is a function
 ``skip -> tf.data.Dataset`` that starts exactly ``skip`` global batches into
-an infinite, fixed sequence of epochs.
+an infinite, fixed sequence of epochs. (The pretraining stream over a text
+corpus is ``kerasllm.data.streaming.PretrainingStream``, which keeps the
+same contract.)
 """
 import numpy as np
 import tensorflow as tf
 
-from kerasllm.data.masking import mask_batch
-from kerasllm.data.pretraining_examples import pack_pairs, plan_epoch, to_task_format
-
-_ROW_KEYS = ("token_ids", "segment_ids", "padding_mask")
 _EPOCHS = 1 << 30  # "forever"
 
 
@@ -41,45 +39,6 @@ def array_batches(arrays, batch_size, seed, shuffle=True):
         first, within = divmod(skip, steps)
         epochs = tf.data.Dataset.range(first, _EPOCHS)
         return epochs.flat_map(epoch).skip(within).prefetch(tf.data.AUTOTUNE)
-
-    return batches, steps
-
-
-def pretraining_batches(corpus, vocab, batch_size, task, config):
-    """Stream of freshly paired and masked pretraining batches (dynamic masking).
-
-    Built from ``kerasllm.data``'s public pieces (``plan_epoch``, ``pack_pairs``,
-    ``mask_batch``, ``to_task_format``) like ``streaming_pretraining_dataset``,
-    but epoch ``e`` uses the seed ``(config.seed, e)`` whichever iterator asks,
-    and skipped batches are never packed or masked. Returns
-    ``(batches, steps_per_epoch)``.
-    """
-    steps = len(plan_epoch(corpus, config, np.random.default_rng([config.seed, 0]))) // batch_size
-    row = tf.TensorSpec([batch_size, config.max_seq_length], tf.int32)
-    signature = (row, row, row, tf.TensorSpec([batch_size], tf.int32), tf.TensorSpec([2], tf.int64))
-
-    def generate(skip):
-        first, within = divmod(int(skip), steps)
-        for e in range(first, _EPOCHS):
-            plan = plan_epoch(corpus, config, np.random.default_rng([config.seed, e]))
-            for index in range(within if e == first else 0, steps):
-                rows = plan.take(slice(index * batch_size, (index + 1) * batch_size))
-                batch = pack_pairs(corpus, rows, config.max_seq_length, vocab)
-                seed = np.array([config.seed, (e << 24) + index], np.int64)
-                yield tuple(batch[k] for k in _ROW_KEYS) + (batch["labels"], seed)
-
-    def mask_and_format(token_ids, segment_ids, padding_mask, labels, seed):
-        batch = {"token_ids": token_ids, "segment_ids": segment_ids,
-                 "padding_mask": padding_mask, "labels": labels}
-        if task.startswith("mlm"):
-            batch.update(mask_batch(token_ids, padding_mask, vocab, seed, config.max_predictions,
-                                    config.masked_lm_prob, config.whole_word_masking))
-        return to_task_format(batch, task)
-
-    def batches(skip):
-        ds = tf.data.Dataset.from_generator(generate, args=(skip,), output_signature=signature)
-        return ds.map(mask_and_format, num_parallel_calls=tf.data.AUTOTUNE,
-                      deterministic=True).prefetch(tf.data.AUTOTUNE)
 
     return batches, steps
 

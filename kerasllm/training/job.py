@@ -21,7 +21,8 @@ from kerasllm.training.strategy import make_strategy
 # Options every job accepts (the CLI adds them to each command).
 COMMON_DEFAULTS = {
     "seed": 1337, "replicas": None, "precision": "float32", "jit": False,
-    "checkpoint_every": 100, "profile_steps": None, "overwrite": False, "deterministic": None,
+    "checkpoint_every": 100, "keep_checkpoints": 2, "profile_steps": None, "overwrite": False,
+    "deterministic": None,
 }
 
 

@@ -25,20 +25,20 @@ def task_model(task, encoder):
 
 def _corpus_stream(options, tokenizer, global_batch):
     from kerasllm.data import PretrainingConfig, TokenizedCorpus, VocabularyInfo, read_documents
+    from kerasllm.data.streaming import PretrainingStream
+    from kerasllm.errors import DataError
 
     documents = read_documents(options["corpus"])
     corpus = TokenizedCorpus.from_documents(documents, tokenizer)
     config = PretrainingConfig(
         max_seq_length=options["seq_length"], max_predictions=options["max_predictions"],
-        masked_lm_prob=options["masked_lm_prob"], seed=options["seed"],
-        task="sop" if options["task"] == "sop" else "nsp").validate(as_flags=True)
-    batches, steps = inputs.pretraining_batches(
-        corpus, VocabularyInfo.from_tokenizer(tokenizer), global_batch, options["task"], config)
-    if steps == 0:
-        raise KerasLLMError(
-            f"--corpus {' '.join(options['corpus'])}: too little text for one batch of "
-            f"{global_batch} pairs; add text or lower --batch-size.")
-    return batches, steps
+        masked_lm_prob=options["masked_lm_prob"], seed=options["seed"]).validate(as_flags=True)
+    try:
+        stream = PretrainingStream(corpus, VocabularyInfo.from_tokenizer(tokenizer), global_batch,
+                                   options["task"], config)
+    except DataError as err:
+        raise KerasLLMError(f"--corpus {' '.join(options['corpus'])}: {err}") from None
+    return stream.batches, stream.steps_per_pass
 
 
 def _examples_stream(options, global_batch):

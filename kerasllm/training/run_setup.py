@@ -19,7 +19,7 @@ from kerasllm.errors import KerasLLMError
 from kerasllm.training.strategy import is_chief
 
 # Options that do not change what is trained, so they may differ on resume.
-NOT_COMPARED = ("output", "overwrite", "config", "profile_steps")
+NOT_COMPARED = ("output", "overwrite", "config", "profile_steps", "keep_checkpoints")
 
 
 @dataclasses.dataclass
@@ -31,6 +31,7 @@ class RunContext:
     chief: bool
     checkpoint_every: int
     profile_steps: object = None
+    keep_checkpoints: int = 2
 
     @property
     def log_dir(self):
@@ -107,4 +108,5 @@ def setup_run(options, config, strategy):
         write_path = Path(tempfile.mkdtemp(prefix="kerasllm-worker-"))
     return RunContext(path=path, write_path=write_path, chief=chief,
                       checkpoint_every=options["checkpoint_every"],
-                      profile_steps=options.get("profile_steps"))
+                      profile_steps=options.get("profile_steps"),
+                      keep_checkpoints=options.get("keep_checkpoints", 2))

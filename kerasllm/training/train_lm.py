@@ -103,7 +103,8 @@ def prepare(options, strategy):
         loss = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
         plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,
                          eval_data=eval_data, tokens_per_step=global_batch * seq_length,
-                         stateful=stateful, perplexity=True)
+                         stateful=stateful, perplexity=True,
+                         patience=options.get("early_stopping") or 0)
         return model, {"optimizer": optimizer, "loss": loss}, plan
 
     return JobSpec(config=config, vocab=tokens, build=build, export=_stateless)

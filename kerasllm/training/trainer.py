@@ -12,6 +12,7 @@ remaining whole epochs.
 """
 import dataclasses
 import json
+import sys
 import time
 from typing import Callable, Optional
 
@@ -22,6 +23,7 @@ from kerasllm import runs
 from kerasllm.errors import KerasLLMError
 from kerasllm.training import callbacks as cbs
 from kerasllm.training.checkpoint import ResumableCheckpoint
+from kerasllm.training.interrupts import StopOnSignal
 
 
 @dataclasses.dataclass
@@ -37,6 +39,11 @@ class TrainPlan:
         tokens_per_step: tokens in one global batch (for tokens/s).
         stateful: reset the model's recurrent state each epoch (LSTM LM).
         perplexity: also report exp(loss).
+        monitor: eval metric whose best epoch becomes model.keras (with
+            ``eval_data``), e.g. ``"val_loss"``.
+        mode: ``"min"`` or ``"max"``, the better direction of ``monitor``.
+        patience: stop after this many epochs without a better ``monitor``
+            (0 = train every epoch).
     """
     batches: Callable
     steps_per_epoch: int
@@ -45,6 +52,9 @@ class TrainPlan:
     tokens_per_step: int = 0
     stateful: bool = False
     perplexity: bool = False
+    monitor: str = "val_loss"
+    mode: str = "min"
+    patience: int = 0
 
     @property
     def total_steps(self):
@@ -58,37 +68,67 @@ def _shard_by_data(dataset):
     return dataset.with_options(options)
 
 
-def _callbacks(ctx, plan, ckpt, hparams, resume_batch):
-    extra = []
+def _callbacks(ctx, plan, ckpt, logger, stop, resume_batch):
+    """In the order they must run: metrics added to the logs, then logged, then
+    checkpointed (which flushes the logs), then a pending signal acted on."""
+    callbacks = [cbs.Perplexity()] if plan.perplexity else []
+    callbacks += [logger, ckpt]
     if plan.stateful:
-        extra.append(cbs.ResetStates(skip_first=resume_batch > 0))
-    if plan.perplexity:
-        extra.append(cbs.Perplexity())
-    return [ckpt, *extra,
-            cbs.StepLogger(ctx.log_dir, plan.tokens_per_step, hparams,
-                           every=min(10, ctx.checkpoint_every)),
-            cbs.tensorboard(ctx.log_dir, ctx.profile_steps)]
+        callbacks.append(cbs.ResetStates(skip_first=resume_batch > 0))
+    if ctx.profile_steps:
+        callbacks.append(cbs.profiler(ctx.log_dir / "profile", ctx.profile_steps))
+    return callbacks + [stop]
 
 
 def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
     """Train ``model`` (compiled inside the strategy scope) per ``plan``; return the metrics.
 
-    ``export(model) -> model`` picks what is saved as model.keras (default: ``model``).
+    ``export(model) -> model`` picks what is saved as model.keras (default:
+    ``model``). With ``plan.eval_data``, model.keras holds the weights of the
+    best epoch by ``plan.monitor``. Raises ``TrainingInterrupted`` (after a
+    checkpoint) on SIGTERM / SIGINT.
     """
-    ckpt = ResumableCheckpoint(read_dir=ctx.path / "checkpoints",
-                               write_dir=ctx.write_path / "checkpoints",
-                               every=ctx.checkpoint_every,
-                               steps_per_epoch=plan.steps_per_epoch)
+    monitor = plan.monitor if plan.eval_data is not None else None
+    ckpt = ResumableCheckpoint(read_dir=ctx.path / "checkpoints", write_dir=ctx.write_path / "checkpoints",
+                               every=ctx.checkpoint_every, steps_per_epoch=plan.steps_per_epoch,
+                               keep=ctx.keep_checkpoints, monitor=monitor, mode=plan.mode,
+                               patience=plan.patience if monitor else 0)
     start = min(ckpt.resumed_step, plan.total_steps)
     if start:
         click.echo(f"resumed from step {start}")
     finished = ctx.path / runs.METRICS_FILE
-    if start == plan.total_steps and finished.is_file():
+    if start and finished.is_file() and json.loads(finished.read_text()).get("step") == start:
         click.echo(f"{ctx.path} already finished at step {start}; nothing to do.")
         return json.loads(finished.read_text())
-    _build(model, plan)
+    logger = cbs.RunLogger(ctx.log_dir, ctx.write_path / runs.HISTORY_FILE, plan.tokens_per_step, hparams,
+                           every=min(10, ctx.checkpoint_every), resumed_step=start)
+    ckpt.before_commit.append(logger.flush)
+    with StopOnSignal(ckpt) as stop:
+        try:
+            _build(model, plan)
+            callbacks = _callbacks(ctx, plan, ckpt, logger, stop, start % plan.steps_per_epoch)
+            logs, elapsed = _fit_epochs(model, plan, callbacks, start, verbose)
+        finally:
+            logger.flush()
+    step = int(model.optimizer.iterations.numpy())
+    if ckpt.stopped_on_nan is not None:
+        raise KerasLLMError(
+            f"loss became NaN at step {ckpt.stopped_on_nan}; training stopped. The last good "
+            f"checkpoint (step {ckpt.last_saved_step}) is kept in {ctx.path / 'checkpoints'}; "
+            f"lower --learning-rate or use --precision float32, then re-run with --overwrite.")
+    if ckpt.stopped_early is not None:
+        click.echo(f"early stopping at step {step}: no better {monitor} for {plan.patience} epochs")
+    best = _restore_best(ckpt, monitor)
+    if ctx.chief:
+        runs.save_model(ctx.path, export(model) if export else model)
+    return _summarise(plan, ctx, {**logs, **best}, step, start, elapsed)
+
+
+def _fit_epochs(model, plan, callbacks, start, verbose):
+    """``model.fit`` from global step ``start`` to the plan's end; returns (last logs, seconds)."""
+    if verbose == "auto":  # plain one-line-per-epoch output when not on a terminal (logs, CI)
+        verbose = 1 if sys.stdout.isatty() else 2
     epoch, batch = divmod(start, plan.steps_per_epoch)
-    callbacks = _callbacks(ctx, plan, ckpt, hparams, batch)
     common = dict(callbacks=callbacks, validation_data=plan.eval_data, verbose=verbose,
                   shuffle=False)  # order comes from the plan's seeded stream
     logs = {}
@@ -99,21 +139,21 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
                             **common)
         logs = _last(history)
         epoch += 1
-    if ckpt.stopped_on_nan is None:
+    if not model.stop_training and epoch < plan.epochs:
         history = model.fit(_shard_by_data(plan.batches(epoch * plan.steps_per_epoch)),
                             epochs=plan.epochs, initial_epoch=epoch,
                             steps_per_epoch=plan.steps_per_epoch, **common)
         logs = _last(history) or logs
-    elapsed = time.perf_counter() - began
-    step = int(model.optimizer.iterations.numpy())
-    if ckpt.stopped_on_nan is not None:
-        raise KerasLLMError(
-            f"loss became NaN at step {ckpt.stopped_on_nan}; training stopped. The last good "
-            f"checkpoint (step {ckpt.last_saved_step}) is kept in {ctx.path / 'checkpoints'}; "
-            f"lower --learning-rate or use --precision float32, then re-run with --overwrite.")
-    if ctx.chief:
-        runs.save_model(ctx.path, export(model) if export else model)
-    return _summarise(plan, ctx, logs, step, start, elapsed)
+    return logs, time.perf_counter() - began
+
+
+def _restore_best(ckpt, monitor):
+    """Put the best epoch's weights back for model.keras; its step and value for metrics.json."""
+    step = ckpt.restore_best() if monitor else None
+    if step is None:
+        return {}
+    click.echo(f"model.keras: weights of step {step}, the best {monitor} ({ckpt.best['value']:.4g})")
+    return {"best_step": step, f"best_{monitor}": ckpt.best["value"]}
 
 
 def _build(model, plan):
