@@ -5,7 +5,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 EXTRAS ?= test,hf-test,serving,bench
 
-.PHONY: install demo test test-fast bench clean
+.PHONY: install demo test test-fast soak bench clean
 
 $(VENV)/.installed: setup.py setup.cfg
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,6 +23,9 @@ test: install
 
 test-fast: install
 	$(PY) -m pytest -q -m "not slow"
+
+soak: install
+	$(PY) -m pytest -q -s -m soak
 
 bench: install
 	$(PY) benchmarks/run.py --quick

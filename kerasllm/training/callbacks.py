@@ -47,7 +47,7 @@ class RunLogger(keras.callbacks.Callback):
     - at every epoch end, ``epoch_<metric>`` to ``log_dir/train`` and the
       eval metrics to ``log_dir/validation`` (as Keras' TensorBoard callback
       names them, but by step, so a resumed run continues the same x-axis),
-      and one JSON line ``{"epoch", "step", metrics...}`` to ``history``.
+      and one JSON line ``{"epoch", "step", metrics..., "rss_mib"}`` to ``history``.
     The run's hyper-parameters go to ``log_dir`` once, for the hparams dashboard.
 
     A resumed run starts at its checkpoint's step ``s``, but a killed run may
@@ -121,7 +121,11 @@ class RunLogger(keras.callbacks.Callback):
         step = self._step()
         self._scalars("train", step, {f"epoch_{k}": v for k, v in logs.items() if not k.startswith("val_")})
         self._scalars("validation", step, {f"epoch_{k[4:]}": v for k, v in logs.items() if k.startswith("val_")})
-        self._history_file.write(json.dumps({"epoch": epoch + 1, "step": step, **logs}) + "\n")
+        row = {"epoch": epoch + 1, "step": step, **logs}
+        rss = resident_mib()
+        if rss is not None:
+            row["rss_mib"] = rss
+        self._history_file.write(json.dumps(row) + "\n")
 
     def flush(self):
         for writer in self._writers.values():
@@ -131,6 +135,18 @@ class RunLogger(keras.callbacks.Callback):
 
     def on_train_end(self, logs=None):
         self.flush()
+
+
+def resident_mib():
+    """This process's resident memory in MiB (Linux ``/proc``; None elsewhere)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return round(int(line.split()[1]) / 1024, 1)
+    except OSError:
+        return None
+    return None
 
 
 def _truncated_history(path, step):

@@ -158,7 +158,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             self.stopped_on_nan = step
             self.model.stop_training = True
             return
-        if step % self.every == 0:
+        # An epoch's last step is saved by on_epoch_end, after its evaluation and logs:
+        # a checkpoint there must mean "this epoch is complete".
+        if step % self.every == 0 and step % self.steps_per_epoch:
             self.save(step)
 
     def on_epoch_end(self, epoch, logs=None):

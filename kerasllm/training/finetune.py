@@ -10,7 +10,7 @@ import dataclasses
 from kerasllm.errors import KerasLLMError
 from kerasllm.training import inputs, optimizers
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
-from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, \
+from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab, \
     wordpiece_settings
 
 
@@ -60,7 +60,7 @@ def prepare(options, strategy):
                 f"max_sequence_length {model_config.max_sequence_length}.")
     else:
         texts = train.texts + (train.pairs or [])
-        tokenizer, tokens = learn_or_load_wordpiece(options.get("vocab"), texts,
+        tokenizer, tokens = learn_or_load_wordpiece(resumed_vocab(options), texts,
                                                     options["vocab_size"], "--train")
         model_config = bert_preset(options["preset"], len(tokens), options["seq_length"]).model
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync

@@ -32,6 +32,24 @@ def wordpiece_settings(tokenizer):
             "strip_accents": bool(getattr(tokenizer, "strip_accents", True))}
 
 
+def resumed_vocab(options):
+    """RUN_DIR/vocab.txt when re-running an unfinished run that learned its vocabulary.
+
+    The WordPiece learner breaks ties between equally frequent pieces in a
+    different order in every process, so learning again on resume could
+    renumber the pieces under the checkpoint's embedding table.
+    """
+    from pathlib import Path
+
+    from kerasllm import runs
+
+    run_dir = Path(options["output"])
+    resuming = (run_dir / runs.CONFIG_FILE).is_file() and not options.get("overwrite")
+    if options.get("vocab") or not resuming or not (run_dir / runs.VOCAB_FILE).is_file():
+        return options.get("vocab")
+    return str(run_dir / runs.VOCAB_FILE)
+
+
 def learn_or_load_wordpiece(vocab, texts, vocab_size, source):
     """``(tokenizer, tokens)`` from ``--vocab FILE`` or learned from ``texts``."""
     import tempfile

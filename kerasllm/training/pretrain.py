@@ -8,7 +8,7 @@ order so a resumed run sees the same batches).
 from kerasllm.errors import KerasLLMError
 from kerasllm.training import inputs, optimizers
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
-from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, \
+from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab, \
     wordpiece_settings
 
 TASKS = ("mlm", "nsp", "mlm+nsp", "sop")
@@ -71,7 +71,7 @@ def prepare(options, strategy):
         raise KerasLLMError("--examples needs the --vocab the examples were built with.")
     texts = None if options.get("vocab") else \
         [line for doc in read_documents(options["corpus"]) for line in doc.lines]
-    tokenizer, tokens = learn_or_load_wordpiece(options.get("vocab"), texts,
+    tokenizer, tokens = learn_or_load_wordpiece(resumed_vocab(options), texts,
                                                 options["vocab_size"], "--corpus")
     preset = bert_preset(options["preset"], len(tokens), options["seq_length"])
     recipe = preset.training
