@@ -62,6 +62,6 @@ def check_text_file(path):
         with opener(path, "rb") as f:
             data = f.read(SNIFF_BYTES)
     except (OSError, EOFError, zlib.error) as err:
-        raise DataError(f"{path}: cannot read ({err}). Check that it exists and, for .gz, "
-                        "that it is a complete gzip file.") from None
+        raise DataError(f"{path}: cannot read corpus file ({err}). Check that it exists and, "
+                        "for .gz, that it is a complete gzip file.") from None
     check_text_bytes(data, path)
