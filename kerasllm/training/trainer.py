@@ -22,6 +22,7 @@ from kerasllm import runs
 from kerasllm.errors import KerasLLMError
 from kerasllm.training import callbacks as cbs
 from kerasllm.training.checkpoint import ResumableCheckpoint
+from kerasllm.training.plain_progress import PlainProgress, interactive
 
 
 @dataclasses.dataclass
@@ -89,6 +90,8 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
     _build(model, plan)
     epoch, batch = divmod(start, plan.steps_per_epoch)
     callbacks = _callbacks(ctx, plan, ckpt, hparams, batch)
+    if verbose == "auto" and not interactive():  # no \r / ANSI bars in log files
+        verbose, callbacks = 2, callbacks + [PlainProgress(plan.steps_per_epoch)]
     common = dict(callbacks=callbacks, validation_data=plan.eval_data, verbose=verbose,
                   shuffle=False)  # order comes from the plan's seeded stream
     logs = {}
