@@ -76,7 +76,9 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, top_p, seed):
 @INPUT
 @COLUMN
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON instead of a table (a list per [MASK]; with several texts, "
+                   "one such list per text).")
 def fill_mask(run_dir, text, input_file, column, top_k, as_json):
     """Predict each [MASK] in TEXT (or in every text of --input) with a masked-LM RUN_DIR."""
     checks.run_config(run_dir, "fill-mask", tasks=("mlm", "mlm+nsp"),
