@@ -1,33 +1,49 @@
 # One-command set-up and jobs. `make demo` and `make test` create .venv on
 # first use (Python 3.10+ as python3), install kerasllm into it, then run.
+# Each target installs only what it needs: the demo the base package plus the
+# serving extra (its export writes TF Serving warmup requests); the tests add
+# the test, hf-test (torch, transformers) and bench extras.
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
-EXTRAS ?= test,hf-test,serving,bench
+DEMO_EXTRAS ?= serving
+TEST_EXTRAS ?= test,hf-test,bench
+BENCH_EXTRAS ?= bench
 
 .PHONY: install demo test test-fast soak bench clean
 
-$(VENV)/.installed: setup.py setup.cfg
+# $(call venv_install,EXTRAS): create the venv if needed, install kerasllm[EXTRAS], stamp $@.
+define venv_install
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q -e ".[$(EXTRAS)]"
+	$(PY) -m pip install -q -e ".[$(1)]"
 	touch $@
+endef
 
-install: $(VENV)/.installed
+$(VENV)/.installed-demo: setup.py setup.cfg
+	$(call venv_install,$(DEMO_EXTRAS))
 
-demo: install
+$(VENV)/.installed-test: setup.py setup.cfg
+	$(call venv_install,$(TEST_EXTRAS))
+
+$(VENV)/.installed-bench: setup.py setup.cfg
+	$(call venv_install,$(BENCH_EXTRAS))
+
+install: $(VENV)/.installed-demo
+
+demo: $(VENV)/.installed-demo
 	$(VENV)/bin/kerasllm demo --output runs/demo --overwrite
 
-test: install
+test: $(VENV)/.installed-test
 	$(PY) -m pytest -q --durations=20
 
-test-fast: install
+test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -m "not slow"
 
-soak: install
+soak: $(VENV)/.installed-test
 	$(PY) -m pytest -q -s -m soak
 
-bench: install
+bench: $(VENV)/.installed-bench
 	$(PY) benchmarks/run.py --quick
 
 clean:

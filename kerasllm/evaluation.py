@@ -136,10 +136,33 @@ def evaluate_pretraining(run, paths, batch_size=32, max_examples=None, seed=0):
     return metrics
 
 
-def evaluate_run(run_dir, data, output=None, batch_size=32, max_examples=None, seed=0):
+def metrics_path(run_dir, data, output=None, overwrite=False):
+    """The JSON file for the metrics; refuses to replace metrics measured on other data.
+
+    Re-evaluating on the same data rewrites the file (same measurement, newer
+    model); metrics on different data are kept unless ``overwrite``.
+    """
+    path = Path(output) if output else Path(run_dir) / EVAL_FILE
+    if path.is_dir():
+        raise KerasLLMError(f"--output {path}: is a directory; pass a JSON file name.")
+    if path.is_file() and not overwrite:
+        try:
+            earlier = json.loads(path.read_text(encoding="utf-8")).get("data")
+        except (ValueError, UnicodeDecodeError, AttributeError):
+            earlier = None
+        if earlier != [str(d) for d in data]:
+            raise KerasLLMError(
+                f"{path} holds earlier metrics (on {earlier}); pass --output FILE for these, "
+                f"or --overwrite to replace them.")
+    return path
+
+
+def evaluate_run(run_dir, data, output=None, batch_size=32, max_examples=None, seed=0,
+                 overwrite=False):
     """Evaluate RUN_DIR on ``data`` (list of paths / globs); returns (metrics, JSON path)."""
     from kerasllm.runs import load_run
 
+    path = metrics_path(run_dir, data, output, overwrite)
     run = load_run(run_dir)
     task = run.config["task"]
     if task == "classify":
@@ -151,7 +174,6 @@ def evaluate_run(run_dir, data, output=None, batch_size=32, max_examples=None, s
     else:
         raise KerasLLMError(f"{run_dir}: task {task!r} has no head to evaluate; evaluate a "
                             f"pretraining, classifier or language-model run.")
-    path = Path(output) if output else Path(run_dir) / EVAL_FILE
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps({"task": task, "data": [str(d) for d in data], **metrics},

@@ -7,6 +7,7 @@ text in the batch (at most the run's ``seq_length``), so short inputs stay fast.
 """
 import numpy as np
 
+from kerasllm.data.text_decoding import decode_text
 from kerasllm.errors import KerasLLMError
 
 MASK_TOKEN = "[MASK]"
@@ -21,6 +22,7 @@ def bert_encoder(run):
 
 
 def _tokenize(tokenizer, text):
+    text, _ = decode_text(text)  # bytes / argv surrogates: invalid UTF-8 -> U+FFFD
     return [int(i) for i in np.asarray(tokenizer.tokenize(text)).reshape(-1)]
 
 
@@ -32,7 +34,9 @@ def _pack(run, token_lists, pair_lists=None):
     special = 3 if pair_lists is not None else 2
     longest = max(len(a) + (len(b) if pair_lists is not None else 0) for a, b in zip(
         token_lists, pair_lists if pair_lists is not None else token_lists))
-    seq_length = int(min(run.config["seq_length"], longest + special))
+    # At least one slot after the specials: an empty text packs as [CLS] [SEP] [PAD],
+    # the padding masked out, which is what the SavedModel computes for it.
+    seq_length = int(min(run.config["seq_length"], max(longest, 1) + special))
     a = tf.ragged.constant(token_lists, dtype=tf.int32, ragged_rank=1)
     b = None if pair_lists is None else tf.ragged.constant(pair_lists, dtype=tf.int32,
                                                            ragged_rank=1)

@@ -148,6 +148,25 @@ def read_config(run_dir):
     return config
 
 
+def check_output_job(output, job):
+    """Refuse ``--output`` holding a run of another job (e.g. finetune onto a pretrain run).
+
+    Runs without TensorFlow, so the CLI calls it before the import as well as
+    the training job before it compares configs.
+    """
+    path = Path(output)
+    config_path = path / CONFIG_FILE
+    if not config_path.is_file():
+        return
+    from kerasllm.config import read_yaml
+
+    old = read_yaml(config_path).get("job")
+    if old and old != job:
+        raise KerasLLMError(
+            f"--output {path}: this folder holds a {old} run, and {job} would replace it; "
+            f"choose another --output (or pass --overwrite to delete the {old} run).")
+
+
 def read_labels(run_dir):
     path = Path(run_dir) / LABELS_FILE
     if not path.is_file():

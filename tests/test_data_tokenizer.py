@@ -106,7 +106,7 @@ def test_vocab_command_writes_vocab_and_summary(tmp_path):
     assert load_tokenizer(str(tmp_path)).tokenize("hello world").numpy().tolist() == [
         tokens.index("hello"), tokens.index("world")]
     missing = CliRunner().invoke(cli, ["vocab", "--corpus", str(tmp_path / "no*.txt"), "-o", str(out)])
-    assert missing.exit_code == 1 and missing.output.startswith("Error: Corpus pattern")
+    assert missing.exit_code == 1 and missing.output.startswith("Error: --corpus pattern")
     assert "Traceback" not in missing.output
 
 

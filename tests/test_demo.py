@@ -23,3 +23,4 @@ def test_quick_demo_runs_every_stage_and_serves_raw_text(tmp_path):
         assert (tmp_path / run / "model.keras").is_file()
         assert (tmp_path / run / "metrics.json").is_file()
     assert "held-out topic accuracy" in result.output
+    assert "export: tracing the raw-text signatures" in result.output  # no silent minutes

@@ -100,3 +100,12 @@ def test_pair_packing_matches_training_packer(tokenizers, len_a, len_b):
     np.testing.assert_array_equal(
         single["token_ids"].numpy(),
         trim_to_longest(pack_inputs(training, a, None, 16))["token_ids"].numpy())
+
+
+def test_vocabulary_without_continuation_pieces():
+    # Whole-word vocabularies (no "##" tokens) once crashed the export: empty lookup table.
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", ".", "the", "cat", "sat"]
+    serving = ServingWordPiece(vocab, lowercase=True, strip_accents=True)
+    texts = ["The cat sat.", "the cats sat", ""]
+    assert serving(tf.constant(texts), 10**6).to_list() == \
+        WordPieceTokenizer(vocab).tokenize(tf.constant(texts)).to_list()

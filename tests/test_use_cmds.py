@@ -9,25 +9,13 @@ from kerasllm.cli.main import cli
 from kerasllm.errors import KerasLLMError
 from kerasllm.evaluation import evaluate_run, macro_f1
 from kerasllm.inference import embed, fill_mask, generate, predict
-from kerasllm.runs import load_run, save_run
-from tiny_runs import BERT_VOCAB, WORDS, bert_run, sentences
-
-LM_VOCAB = ["<unk>", "<eos>", *WORDS]
-LSTM = dict(vocabulary_size=len(LM_VOCAB), embedding_dim=16, units=16, num_layers=1,
-            dropout=0.0, tie_weights=False, init_scale=0.1)
+from kerasllm.runs import load_run
+from tiny_runs import BERT_VOCAB, LM_VOCAB, bert_run, lstm_run, sentences
 
 
 @pytest.fixture(scope="module")
 def lm_run(tmp_path_factory):
-    from kerasllm.models.lstm_language_model import LSTMLanguageModel
-
-    path = tmp_path_factory.mktemp("lm") / "run"
-    model = LSTMLanguageModel(**LSTM)
-    model(np.zeros((1, 3), "int32"))
-    save_run(path, {"job": "train-lm", "task": "lm", "family": "lstm", "preset": None,
-                    "model": LSTM, "tokenizer": {"type": "word", "lowercase": False},
-                    "seq_length": 5}, model, LM_VOCAB)
-    return load_run(path)
+    return lstm_run(tmp_path_factory.mktemp("lm") / "run")
 
 
 def test_macro_f1_value():

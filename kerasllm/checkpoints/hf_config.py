@@ -6,10 +6,11 @@ it, so an imported model computes exactly what transformers computes.
 """
 import dataclasses
 import json
+import re
 from pathlib import Path
 
 from kerasllm.config import to_dataclass
-from kerasllm.errors import DataError, location
+from kerasllm.errors import ConfigError, DataError, location
 from kerasllm.presets import BertConfig
 
 # HF hidden_act -> BertConfig.activation. gelu_new / gelu_pytorch_tanh are the
@@ -31,6 +32,17 @@ TASK_TO_ARCHITECTURE = {
     "classify": "BertForSequenceClassification",
     "encoder": "BertModel",
 }
+
+
+# BertConfig field -> the config.json key it is read from (for error messages).
+HF_KEYS = {
+    "vocabulary_size": "vocab_size", "num_layers": "num_hidden_layers",
+    "num_heads": "num_attention_heads", "hidden_dim": "hidden_size",
+    "intermediate_dim": "intermediate_size", "max_sequence_length": "max_position_embeddings",
+    "num_segments": "type_vocab_size", "dropout": "hidden_dropout_prob",
+    "layer_norm_epsilon": "layer_norm_eps",
+}
+_HF_NAME = re.compile(r"\b(" + "|".join(HF_KEYS) + r")\b")
 
 
 def read_json(path):
@@ -78,11 +90,14 @@ def bert_config_from_hf(hf, path):
         "intermediate_dim": _get(hf, "intermediate_size", path),
         "max_sequence_length": _get(hf, "max_position_embeddings", path, 512),
         "num_segments": _get(hf, "type_vocab_size", path, 2),
-        "dropout": float(_get(hf, "hidden_dropout_prob", path, 0.1)),
+        "dropout": _get(hf, "hidden_dropout_prob", path, 0.1),
         "activation": HF_TO_ACTIVATION[act],
-        "layer_norm_epsilon": float(_get(hf, "layer_norm_eps", path, 1e-12)),
+        "layer_norm_epsilon": _get(hf, "layer_norm_eps", path, 1e-12),
     }
-    return to_dataclass(BertConfig, fields, path, "")
+    try:
+        return to_dataclass(BertConfig, fields, path, "")
+    except ConfigError as err:  # name config.json's keys, not BertConfig's
+        raise DataError(_HF_NAME.sub(lambda m: HF_KEYS[m.group(0)], str(err))) from None
 
 
 def labels_from_hf(hf, path):

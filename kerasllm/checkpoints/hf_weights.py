@@ -8,6 +8,7 @@ Names are normalised to one spelling: no ``bert.`` prefix and
 ``weight`` / ``bias`` instead of the old TF-era ``gamma`` / ``beta``.
 """
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -119,5 +120,10 @@ def write_hf_weights(tensors, directory, architecture):
     from safetensors.numpy import save_file
 
     arrays = {k: np.ascontiguousarray(v, dtype=np.float32) for k, v in tensors.items()}
-    save_file(arrays, str(Path(directory) / SAFETENSORS),
-              metadata={"format": "pt", "source": f"kerasllm {architecture}"})
+    path = Path(directory) / SAFETENSORS
+    save_file(arrays, str(path), metadata={"format": "pt", "source": f"kerasllm {architecture}"})
+    # safetensors writes through a private (0600) temporary file; give the checkpoint the
+    # same permissions as every other file written here (0666 less the umask, often 0644).
+    umask = os.umask(0)
+    os.umask(umask)
+    os.chmod(path, 0o666 & ~umask)

@@ -1,6 +1,7 @@
 """``kerasllm data pretrain``: a corpus -> BERT pretraining TFRecord shards."""
 import click
 
+from kerasllm.cli import checks
 from kerasllm.errors import DataError
 
 
@@ -15,7 +16,9 @@ def data():
                    "directory or file. Repeat for more.")
 @click.option("--vocab", "vocab_file", required=True, type=click.Path(), help="BERT vocab.txt.")
 @click.option("--output", "output_dir", required=True, type=click.Path(), help="Directory for the shards.")
-@click.option("--max-seq-length", default=128, show_default=True, type=int)
+@click.option("--max-seq-length", default=128, show_default=True,
+              type=click.IntRange(5, checks.BERT_MAX_SEQ_LENGTH),
+              help="Tokens per sequence; BERT models hold at most 512.")
 @click.option("--max-predictions", default=20, show_default=True, type=int, help="Max masked tokens per sequence.")
 @click.option("--masked-lm-prob", default=0.15, show_default=True, type=float)
 @click.option("--dupe-factor", default=5, show_default=True, type=int, help="Passes with different masks.")
@@ -29,7 +32,11 @@ def data():
 def pretrain(corpus, vocab_file, output_dir, max_seq_length, max_predictions, masked_lm_prob, dupe_factor,
              short_seq_prob, seed, whole_word_masking, task, num_shards, cased):
     """Write masked-LM + next-sentence (or sentence-order) examples as TFRecords
-    with google-research/bert's features, then print a summary."""
+    with google-research/bert's features, then print a summary. The --vocab is
+    copied beside the shards, so `kerasllm pretrain --examples DIR` finds it."""
+    checks.output_dir(output_dir)
+    checks.vocab_file(vocab_file)
+    checks.corpus(corpus)
     from kerasllm.data.corpus import CorpusStats, read_documents
     from kerasllm.data.masking import VocabularyInfo
     from kerasllm.data.pretraining_examples import PretrainingConfig
@@ -46,10 +53,15 @@ def pretrain(corpus, vocab_file, output_dir, max_seq_length, max_predictions, ma
     documents = read_documents(list(corpus), stats)
     click.echo(f"corpus: {stats.summary()}")
     for warning in stats.warnings():
-        click.echo(f"warning: {warning}")
+        click.echo(f"Warning: {warning}")
     tokens = TokenizedCorpus.from_documents(documents, tokenizer)
     summary = write_pretraining_shards(tokens, VocabularyInfo.from_tokenizer(tokenizer), output_dir, config,
                                        num_shards=num_shards)
-    click.echo(f"wrote {len(summary.shards)} shard(s) to {output_dir}")
+    from kerasllm.data.pretraining_summary import VOCAB_FILE
+    from kerasllm.data.text_files import write_lines_atomically
+
+    with open(vocab_file, encoding="utf-8") as f:
+        write_lines_atomically(f"{output_dir}/{VOCAB_FILE}", f.read().splitlines())
+    click.echo(f"wrote {len(summary.shards)} shard(s) and {VOCAB_FILE} to {output_dir}")
     for line in summary.lines():
         click.echo(line)

@@ -92,8 +92,9 @@ def demo(ctx, output, quick, overwrite):
     _stage("1/6 data and WordPiece vocabulary")
     test_articles = _write_data(data)
     vocab = root / "vocab.txt"
+    # The same data gives the same vocabulary, so re-learning it on a resumed demo is safe.
     ctx.invoke(vocab_command, corpus=(str(data / "bbc_train.txt"),), size=s["vocab_size"],
-               output=str(vocab))
+               output=str(vocab), overwrite=True)
 
     _stage(f"2/6 pretrain {s['preset']} (MLM + NSP) on the training articles")
     ctx.invoke(pretrain, preset=s["preset"], task="mlm+nsp", corpus=(str(data / "bbc_train.txt"),),

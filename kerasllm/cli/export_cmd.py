@@ -1,5 +1,9 @@
 """``kerasllm export``: a run as a versioned SavedModel that stock TF Serving loads."""
+import os
+
 import click
+
+from kerasllm.cli import checks
 
 
 @click.command("export")
@@ -19,11 +23,19 @@ import click
                    "[default: MODEL_BASE's directory name].")
 def export(run_dir, output, version, models_config, max_seq_length, name):
     """Export RUN_DIR for TensorFlow Serving (raw-text signatures, core TF ops only)."""
+    from kerasllm.export.versioned_writer import choose_version
+
+    checks.output_dir(output)
+    choose_version(output, version)
+    checks.run_config(run_dir, "export")
+    if models_config and os.path.exists(models_config):
+        checks.text_file(models_config, "--models-config")
     from kerasllm.export.exporter import export_run
 
     path, version, name = export_run(run_dir, output, version=version,
                                      models_config=models_config,
-                                     max_seq_length=max_seq_length, name=name)
+                                     max_seq_length=max_seq_length, name=name,
+                                     progress=lambda message: click.echo(f"export: {message}"))
     click.echo(f"Exported {run_dir} as model '{name}' version {version}: {path}")
     if models_config:
         click.echo(f"Updated {models_config} (model '{name}' -> {path.parent.resolve()})")

@@ -1,6 +1,9 @@
 """``kerasllm import-hf``, ``export-hf`` and ``embed``: pretrained BERT checkpoints in and out."""
 import click
 
+from kerasllm.cli import checks
+from kerasllm.cli.text_inputs import COLUMN, INPUT, gather_texts
+
 
 @click.command("import-hf")
 @click.argument("checkpoint_dir", type=click.Path(file_okay=False))
@@ -44,12 +47,16 @@ def export_hf(run_dir, output_dir):
 
 @click.command("embed")
 @click.argument("run_dir", type=click.Path(file_okay=False))
-@click.option("--text", "texts", multiple=True, required=True, help="A text; repeat for more.")
+@click.option("--text", "texts", multiple=True, help="A text; repeat for more.")
+@INPUT
+@COLUMN
 @click.option("--similarity", is_flag=True,
               help="Print the cosine-similarity matrix instead of the vectors.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
-def embed(run_dir, texts, similarity, batch_size):
+def embed(run_dir, texts, input_file, column, similarity, batch_size):
     """Mean-pooled sentence embeddings of BERT RUN_DIR (padding masked out)."""
+    checks.run_config(run_dir, "embed", family="bert", need="a BERT run")
+    texts = gather_texts(texts, input_file, column)
     import numpy as np
 
     from kerasllm.inference import cosine_similarity, embed as embed_texts

@@ -5,6 +5,7 @@ Commands live in their own modules and are imported only when run, so
 ``KerasLLMError`` becomes one ``Error: ...`` line and exit status 1.
 """
 import importlib
+import os
 import sys
 
 import click
@@ -59,17 +60,31 @@ class LazyGroup(click.Group):
 
 @click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="kerasllm")
-def cli():
+@click.option("--verbose", is_flag=True, envvar="KERASLLM_VERBOSE",
+              help="Show TensorFlow's start-up and device log lines (hidden by default).")
+def cli(verbose):
     """kerasllm: BERT-style and LSTM language models for TensorFlow / Keras 3.
 
     Train on your own text with model.fit, watch runs in TensorBoard, and
     export SavedModels that stock TensorFlow Serving loads.
     """
+    if verbose:
+        from kerasllm.cli.quiet_logs import FILTER
+
+        FILTER.verbose = True
+        if "tensorflow" not in sys.modules:
+            os.environ["TF_CPP_MIN_LOG_LEVEL"] = "0"
 
 
 def main(argv=None):
-    """Console-script entry point."""
-    return cli.main(args=argv, prog_name="kerasllm")
+    """Console-script entry point: the command group with TensorFlow's noise filtered."""
+    from kerasllm.cli.quiet_logs import FILTER
+
+    FILTER.start()
+    try:
+        return cli.main(args=argv, prog_name="kerasllm")
+    finally:
+        FILTER.stop()
 
 
 if __name__ == "__main__":

@@ -10,8 +10,10 @@ import sys
 
 import click
 
+from kerasllm.cli import train_checks
 from kerasllm.errors import KerasLLMError
 
+FINETUNE_BATCH_SIZE, FINETUNE_LEARNING_RATE = 32, 5e-5  # BERT's fine-tuning defaults
 PRECISIONS = click.Choice(["float32", "mixed_float16", "mixed_bfloat16"])
 
 
@@ -36,13 +38,48 @@ def _load_config(ctx, param, value):
                 f"{', '.join(sorted(names))}.")
         if names[name].multiple and isinstance(item, str):
             item = [item]
+        _check_value(ctx, names[name], item, location(value, key=key))
         defaults[name] = item
     ctx.default_map = {**(ctx.default_map or {}), **defaults}
     return value
 
 
-def _common(func):
-    """Options every training command shares (applied bottom-up)."""
+def _is_number(value, kind):
+    """An int (or, for ``float``, any real number); YAML leaves '1e-3' a string, so parse those."""
+    if isinstance(value, str):
+        try:
+            value = kind(value.strip())
+        except ValueError:
+            return False
+    if isinstance(value, bool):
+        return False
+    return isinstance(value, int) or (kind is float and isinstance(value, float))
+
+
+def _check_value(ctx, param, item, where):
+    """Type-check one --config value as click would a flag, naming the file and key;
+    a float for an integer option is refused, not truncated."""
+    values = item if param.multiple and isinstance(item, (list, tuple)) else [item]
+    for v in values:
+        if isinstance(param.type, click.types.IntParamType) and not _is_number(v, int):
+            raise click.ClickException(f"{where}: expected a whole number, received {v!r}.")
+        if isinstance(param.type, click.types.FloatParamType) and not _is_number(v, float):
+            raise click.ClickException(f"{where}: expected a number, received {v!r}.")
+        if isinstance(v, (dict, list)):
+            raise click.ClickException(f"{where}: expected a single value, received {v!r}.")
+    try:
+        param.type_cast_value(ctx, item)
+    except click.BadParameter as err:
+        raise click.ClickException(f"{where}: {err.message}") from None
+
+
+def _common(batch_size="preset recipe", learning_rate="preset recipe"):
+    """Options every training command shares; the help shows this command's defaults."""
+    return functools.partial(_add_common, batch_size=batch_size, learning_rate=learning_rate)
+
+
+def _add_common(func, batch_size, learning_rate):
+    """Apply the shared options to ``func`` (bottom-up)."""
     options = [
         click.option("--output", required=True, type=click.Path(file_okay=False),
                      help="RUN_DIR to write (re-run the same command to resume it)."),
@@ -50,9 +87,9 @@ def _common(func):
                      help="Train this many steps (overrides --epochs)."),
         click.option("--batch-size", type=click.IntRange(min=1), default=None,
                      help="Per-replica batch; global batch = this x replicas "
-                          "[default: preset recipe / 32]."),
+                          f"[default: {batch_size}]."),
         click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
-                     default=None, help="Peak learning rate [default: preset recipe]."),
+                     default=None, help=f"Peak learning rate [default: {learning_rate}]."),
         click.option("--precision", type=PRECISIONS, default="float32", show_default=True),
         click.option("--jit/--no-jit", default=False, show_default=True,
                      help="XLA-compile the train step."),
@@ -106,22 +143,25 @@ def _run(command):
 @click.option("--examples", type=click.Path(), default=None,
               help="Directory of TFRecords from `kerasllm data pretrain`.")
 @click.option("--vocab", type=click.Path(dir_okay=False), default=None,
-              help="vocab.txt [default: learned from --corpus].")
+              help="vocab.txt [default: the one recorded in --examples, or learned from "
+                   "--corpus].")
 @click.option("--vocab-size", type=click.IntRange(min=10), default=8000, show_default=True,
               help="Size of a vocabulary learned from --corpus.")
 @click.option("--epochs", type=click.IntRange(min=1), default=None,
               help="Passes over the data [default: 1].")
 @click.option("--warmup-steps", type=click.IntRange(min=0), default=None,
               help="Linear warmup steps [default: preset recipe].")
-@click.option("--seq-length", type=click.IntRange(min=8), default=128, show_default=True)
+@click.option("--seq-length", type=click.IntRange(min=8), default=None,
+              help="Tokens per sequence [default: the length recorded in --examples, else 128].")
 @click.option("--max-predictions", type=click.IntRange(min=1), default=20, show_default=True,
               help="Masked positions per sequence.")
 @click.option("--masked-lm-prob", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.15, show_default=True)
-@_common
+@_common()
 @_run
 def pretrain(**options):
     """Pretrain a BERT (MLM, NSP, MLM+NSP or SOP) into RUN_DIR."""
+    train_checks.pretrain(options)
     from kerasllm.training.pretrain import pretrain as job
 
     job(**options)
@@ -154,14 +194,15 @@ def pretrain(**options):
               show_default=True)
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1,
               show_default=True, help="Classification-head dropout.")
-@_common
+@_common(batch_size=str(FINETUNE_BATCH_SIZE), learning_rate=str(FINETUNE_LEARNING_RATE))
 @_run
 def finetune(**options):
     """Fine-tune a BERT text classifier into RUN_DIR."""
+    train_checks.finetune(options)
     from kerasllm.training.finetune import finetune as job
 
-    options["batch_size"] = options["batch_size"] or 32
-    options["learning_rate"] = options["learning_rate"] or 5e-5
+    options["batch_size"] = options["batch_size"] or FINETUNE_BATCH_SIZE
+    options["learning_rate"] = options["learning_rate"] or FINETUNE_LEARNING_RATE
     job(**options)
 
 
@@ -192,10 +233,11 @@ def finetune(**options):
                    "--eval, model.keras always holds the best epoch's weights.")
 @click.option("--stateful/--no-stateful", default=True, show_default=True,
               help="Carry LSTM state across windows (truncated BPTT).")
-@_common
+@_common()
 @_run
 def train_lm(**options):
     """Train an LSTM language model into RUN_DIR."""
+    train_checks.train_lm(options)
     from kerasllm.training.train_lm import train_lm as job
 
     job(**options)

@@ -4,8 +4,12 @@ Thin click wrappers; the work happens in ``kerasllm.inference`` and
 ``kerasllm.evaluation`` so Python users call the same functions.
 """
 import json
+import os
 
 import click
+
+from kerasllm.cli import checks
+from kerasllm.cli.text_inputs import COLUMN, INPUT, gather_texts
 
 RUN_DIR = click.argument("run_dir", type=click.Path(file_okay=False))
 
@@ -21,12 +25,24 @@ RUN_DIR = click.argument("run_dir", type=click.Path(file_okay=False))
 @click.option("--max-examples", default=None, type=click.IntRange(min=1),
               help="Evaluate at most this many examples / windows.")
 @click.option("--seed", default=0, show_default=True, help="Seed for MLM masking / NSP pairs.")
-def evaluate(run_dir, data, output, batch_size, max_examples, seed):
+@click.option("--overwrite", is_flag=True,
+              help="Replace an --output file that holds metrics on other data.")
+def evaluate(run_dir, data, output, batch_size, max_examples, seed, overwrite):
     """Evaluate RUN_DIR on held-out data; print `name: value` lines, write JSON."""
+    from kerasllm.evaluation import metrics_path
+
+    config = checks.run_config(run_dir, "evaluate")
+    metrics_path(run_dir, data, output, overwrite)
+    if config.get("task") == "classify":
+        for path in data:
+            checks.text_file(path, "--data")
+    elif not all(os.path.isdir(p) or str(p).endswith(".tfrecord") for p in data):
+        checks.corpus(data, "--data")
+
     from kerasllm.evaluation import evaluate_run
 
     metrics, path = evaluate_run(run_dir, list(data), output=output, batch_size=batch_size,
-                                 max_examples=max_examples, seed=seed)
+                                 max_examples=max_examples, seed=seed, overwrite=overwrite)
     for name, value in metrics.items():
         click.echo(f"{name}: {value:.4f}" if isinstance(value, float) else f"{name}: {value}")
     click.echo(f"Metrics written to {path}")
@@ -43,7 +59,10 @@ def evaluate(run_dir, data, output, batch_size, max_examples, seed):
               help="Nucleus sampling: smallest set with this much probability.")
 @click.option("--seed", default=None, type=int, help="Seed for reproducible samples.")
 def generate(run_dir, prompt, max_new_tokens, temperature, top_k, top_p, seed):
-    """Continue PROMPT with an LSTM language-model RUN_DIR."""
+    """Continue the --prompt text with an LSTM language-model RUN_DIR."""
+    checks.run_config(run_dir, "generate", tasks=("lm",),
+                      need="an LSTM language-model run (task lm)")
+    prompt = gather_texts([prompt], what="--prompt")[0]
     from kerasllm.inference import generate as generate_text
     from kerasllm.runs import load_run
 
@@ -53,33 +72,51 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, top_p, seed):
 
 @click.command("fill-mask")
 @RUN_DIR
-@click.argument("text")
+@click.argument("text", required=False)
+@INPUT
+@COLUMN
 @click.option("--top-k", default=5, show_default=True, type=click.IntRange(min=1))
-@click.option("--json", "as_json", is_flag=True, help="Print JSON instead of a table.")
-def fill_mask(run_dir, text, top_k, as_json):
-    """Predict each [MASK] in TEXT with a masked-LM RUN_DIR."""
+@click.option("--json", "as_json", is_flag=True,
+              help="Print JSON instead of a table (a list per [MASK]; with several texts, "
+                   "one such list per text).")
+def fill_mask(run_dir, text, input_file, column, top_k, as_json):
+    """Predict each [MASK] in TEXT (or in every text of --input) with a masked-LM RUN_DIR."""
+    checks.run_config(run_dir, "fill-mask", tasks=("mlm", "mlm+nsp"),
+                      need="a masked-LM run (task mlm or mlm+nsp)")
+    texts = gather_texts([text] if text is not None else [], input_file, column, what="TEXT")
     from kerasllm.inference import fill_mask as fill
     from kerasllm.runs import load_run
 
-    results = fill(load_run(run_dir), text, top_k=top_k)
+    run = load_run(run_dir)
+    results = [fill(run, t, top_k=top_k) for t in texts]
     if as_json:
-        click.echo(json.dumps([[{"token": t, "probability": p} for t, p in r]
-                               for r in results], indent=2))
+        rows = [[[{"token": t, "probability": p} for t, p in r] for r in result]
+                for result in results]
+        click.echo(json.dumps(rows[0] if len(texts) == 1 else rows, indent=2))
         return
-    for i, candidates in enumerate(results):
-        click.echo(f"[MASK] #{i + 1}:")
-        for token, prob in candidates:
-            click.echo(f"  {token:<20} {prob:.4f}")
+    for number, (item, result) in enumerate(zip(texts, results)):
+        if len(texts) > 1:
+            click.echo(("\n" if number else "") + item)
+        for i, candidates in enumerate(result):
+            click.echo(f"[MASK] #{i + 1}:")
+            for token, prob in candidates:
+                click.echo(f"  {token:<20} {prob:.4f}")
 
 
 @click.command("predict")
 @RUN_DIR
-@click.option("--text", "texts", multiple=True, required=True, help="A text; repeat for more.")
+@click.option("--text", "texts", multiple=True, help="A text; repeat for more.")
+@INPUT
+@COLUMN
 @click.option("--text-pair", "pairs", multiple=True,
               help="Second segment for pair classifiers; one per --text.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
-def predict(run_dir, texts, pairs, as_json):
+def predict(run_dir, texts, input_file, column, pairs, as_json):
     """Classify texts with a classifier RUN_DIR: label name and probabilities."""
+    checks.run_config(run_dir, "predict", tasks=("classify",),
+                      need="a classifier run (task classify)")
+    texts = gather_texts(texts, input_file, column)
+    pairs = gather_texts(pairs, what="--text-pair") if pairs else ()
     from kerasllm.inference import predict as classify
     from kerasllm.runs import load_run
 

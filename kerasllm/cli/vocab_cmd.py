@@ -1,7 +1,11 @@
 """``kerasllm vocab``: learn a BERT WordPiece vocab.txt from a corpus."""
 import click
 
+from kerasllm.cli import checks
+from kerasllm.errors import DataError
+
 SAMPLE_LINES = 2000  # lines tokenized to report the [UNK] rate
+MAX_UNK_RATE = 0.5  # a vocabulary that leaves more of its own corpus unknown is not written
 
 
 @click.command("vocab")
@@ -16,20 +20,33 @@ SAMPLE_LINES = 2000  # lines tokenized to report the [UNK] rate
 @click.option("--learner", type=click.Choice(["tokenizers", "keras-hub"]), default="tokenizers",
               show_default=True,
               help="WordPiece trainer: HF tokenizers (Rust, fast) or keras-hub / tf-text (Python, slow).")
-def vocab(corpus, size, output, cased, text_field, learner):
+@click.option("--overwrite", is_flag=True, help="Replace an existing --output file.")
+def vocab(corpus, size, output, cased, text_field, learner, overwrite):
     """Learn a WordPiece vocabulary: [PAD]=0 [UNK]=1 [CLS]=2 [SEP]=3 [MASK]=4, then pieces."""
     from kerasllm.data.corpus import CorpusStats, iter_documents
+
+    checks.corpus(corpus)
+    checks.new_file(output, "--output", overwrite)
+    stats = CorpusStats()
+    lines = [line for doc in iter_documents(list(corpus), stats, text_field) for line in doc.lines]
+    if not lines:
+        raise DataError(f"--corpus {' '.join(corpus)}: no text to learn a vocabulary from "
+                        f"({stats.summary()}); pass non-empty text files.")
+
     from kerasllm.data.tokenizer import WordPieceTokenizer
     from kerasllm.data.vocab import learn_vocabulary, write_vocabulary
 
-    stats = CorpusStats()
-    lines = [line for doc in iter_documents(list(corpus), stats, text_field) for line in doc.lines]
     tokens = learn_vocabulary(lines, size, lowercase=not cased, strip_accents=not cased,
                               learner=learner)
-    write_vocabulary(tokens, output)
     tokenizer = WordPieceTokenizer(tokens, lowercase=not cased, strip_accents=not cased)
     ids = tokenizer.tokenize(lines[:SAMPLE_LINES]).flat_values.numpy()
     unk_rate = float((ids == tokenizer.unk_id).mean()) if ids.size else 0.0
+    if unk_rate > MAX_UNK_RATE:
+        raise DataError(
+            f"--corpus {' '.join(corpus)}: the learned vocabulary leaves {unk_rate:.0%} of the "
+            f"corpus's own tokens [UNK] (a word longer than 100 characters is one [UNK]: is the "
+            f"text split into words by spaces?); {output} not written.")
+    write_vocabulary(tokens, output)
     pieces = sum(token.startswith("##") for token in tokens)
     click.echo(f"Corpus: {stats.summary()}")
     for warning in stats.warnings():

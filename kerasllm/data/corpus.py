@@ -13,6 +13,8 @@ What goes wrong is handled the way a user expects:
   JSON line or a missing ``text`` field -> ``DataError`` naming ``file:line``;
 * bytes that are not UTF-8 -> replaced by U+FFFD and counted
   (``3 lines with invalid UTF-8 replaced (first: a.txt:17)``);
+* a file that is mostly not text (random bytes, a binary) -> ``DataError``
+  naming the file and its share of bad bytes;
 * an empty file or an empty JSONL document -> skipped and counted.
 
 Nothing is skipped silently: ``CorpusStats.warnings()`` lists every count.
@@ -25,6 +27,7 @@ import os
 import zlib
 from typing import Iterator, List, Optional, Sequence, Union
 
+from kerasllm.data.text_decoding import check_text_file
 from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.errors import DataError, location
 
@@ -84,11 +87,12 @@ class CorpusStats:
         return f"{self.files} files, {self.documents} documents, {self.lines} lines"
 
 
-def expand_patterns(patterns: Patterns) -> List[str]:
+def expand_patterns(patterns: Patterns, option: Optional[str] = None) -> List[str]:
     """Files named by paths, globs or directories, in a stable order.
 
-    A pattern that matches nothing raises ``DataError``: a typo in a corpus
-    path must not silently shrink the corpus.
+    A pattern that matches nothing raises ``DataError`` (naming ``option``,
+    e.g. ``--eval``, when given): a typo in a corpus path must not silently
+    shrink the corpus.
     """
     if isinstance(patterns, (str, os.PathLike)):
         patterns = [patterns]
@@ -102,7 +106,8 @@ def expand_patterns(patterns: Patterns) -> List[str]:
         else:
             matches = [m for m in glob.glob(pattern, recursive=True) if os.path.isfile(m)]
         if not matches:
-            raise DataError(f"Corpus pattern '{pattern}' matches no file. "
+            what = f"{option} pattern" if option else "Corpus pattern"
+            raise DataError(f"{what} '{pattern}' matches no file. "
                             "Check the path or quote the glob so the shell does not expand it.")
         files.extend(sorted(matches))
     return list(dict.fromkeys(files))  # drop repeats, keep order
@@ -185,6 +190,7 @@ def iter_documents(patterns: Patterns, stats: Optional[CorpusStats] = None,
     """
     stats = stats if stats is not None else CorpusStats()
     for path in expand_patterns(patterns):
+        check_text_file(path)
         stats.files += 1
         reader = _jsonl_documents(path, stats, text_field) if _is_jsonl(path) else _text_documents(path, stats)
         found = 0

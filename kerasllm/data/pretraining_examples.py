@@ -14,6 +14,8 @@ import tensorflow as tf
 from kerasllm.data.pair_planning import TASKS, PairPlan, plan_pairs
 from kerasllm.errors import DataError
 
+MAX_SEQ_LENGTH = 512  # max_sequence_length of every BERT preset and checkpoint
+
 MODEL_TASKS = ("mlm+nsp", "mlm", "nsp", "sop", "mlm+sop")
 
 
@@ -44,7 +46,8 @@ class PretrainingConfig:
     def validate(self, source="pretraining options", as_flags=False):
         """Raise ``DataError`` naming the first bad option (as ``--flag`` if ``as_flags``); returns self."""
         checks = [
-            ("max_seq_length", self.max_seq_length >= 5, "an integer >= 5"),
+            ("max_seq_length", 5 <= self.max_seq_length <= MAX_SEQ_LENGTH,
+             f"between 5 and {MAX_SEQ_LENGTH} (the most positions a BERT model holds)"),
             ("max_predictions", 1 <= self.max_predictions <= self.max_seq_length, "between 1 and max_seq_length"),
             ("masked_lm_prob", 0.0 < self.masked_lm_prob < 1.0, "a probability in (0, 1)"),
             ("short_seq_prob", 0.0 <= self.short_seq_prob <= 1.0, "a probability in [0, 1]"),

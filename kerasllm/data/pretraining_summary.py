@@ -1,7 +1,28 @@
-"""Counts reported after building pretraining examples."""
+"""Counts reported after building pretraining examples, and the settings they record."""
+import json
+import os
 from dataclasses import asdict, dataclass
 
 import numpy as np
+
+SUMMARY_FILE = "pretraining_summary.json"  # written beside the shards by write_pretraining_shards
+VOCAB_FILE = "vocab.txt"  # `kerasllm data pretrain` copies its --vocab here
+
+
+def examples_settings(examples_dir):
+    """``(vocab_path, seq_length)`` recorded in an examples folder, each None if absent.
+
+    ``kerasllm pretrain --examples DIR`` uses them when --vocab / --seq-length
+    are not given, so the shards and the model cannot disagree by accident.
+    """
+    vocab = os.path.join(str(examples_dir), VOCAB_FILE)
+    seq_length = None
+    try:
+        with open(os.path.join(str(examples_dir), SUMMARY_FILE), encoding="utf-8") as f:
+            seq_length = json.load(f).get("config", {}).get("max_seq_length")
+    except (OSError, ValueError, AttributeError):
+        pass
+    return (vocab if os.path.isfile(vocab) else None), seq_length
 
 
 @dataclass

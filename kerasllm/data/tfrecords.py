@@ -21,7 +21,7 @@ import tensorflow as tf
 
 from kerasllm.data.masking import mask_batch
 from kerasllm.data.pretraining_examples import check_task, pack_pairs, plan_dupes, to_task_format, unmask
-from kerasllm.data.pretraining_summary import PretrainingSummary
+from kerasllm.data.pretraining_summary import SUMMARY_FILE, PretrainingSummary
 from kerasllm.errors import DataError
 
 # Our batch keys -> BERT feature names.
@@ -34,7 +34,6 @@ FEATURE_NAMES = {
     "mask_weights": "masked_lm_weights",
     "labels": "next_sentence_labels",
 }
-SUMMARY_FILE = "pretraining_summary.json"
 _SHARD = re.compile(r"-\d{5}-of-\d{5}\.tfrecord$")
 
 

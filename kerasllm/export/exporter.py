@@ -3,7 +3,7 @@ from pathlib import Path
 
 from kerasllm.errors import KerasLLMError
 from kerasllm.export.bert_signatures import BertServing
-from kerasllm.export.models_config import update_models_config
+from kerasllm.export.models_config import read_models_config, update_models_config
 from kerasllm.export.versioned_writer import choose_version, write_version
 
 SUPPORTED_TASKS = ("classify", "nsp", "sop", "mlm", "mlm+nsp", "encoder", "lm")
@@ -40,7 +40,7 @@ def build_serving(run, max_seq_length=None, top_k=5):
 
 
 def export_run(run_dir, output, version=None, models_config=None, max_seq_length=None,
-               name=None):
+               name=None, progress=None):
     """Export ``run_dir`` as ``output/<version>``; returns ``(path, version, name)``.
 
     Args:
@@ -50,13 +50,20 @@ def export_run(run_dir, output, version=None, models_config=None, max_seq_length
         models_config: optional TF Serving model_config_list file to add / update.
         max_seq_length: tokens per text in the raw-text signatures (default: the run's).
         name: model name for the config file and warmup requests (default: MODEL_BASE's name).
+        progress: optional ``str -> None`` told what the export is doing.
     """
     from kerasllm.runs import load_run
 
+    say = progress or (lambda message: None)
     output = Path(output)
     version = choose_version(output, version)  # fail fast, before loading the model
+    if models_config:
+        read_models_config(models_config)  # a broken file fails before a version exists
     name = name or output.resolve().name
+    say(f"loading {run_dir}")
     serving = build_serving(load_run(run_dir), max_seq_length)
+    say(f"tracing the raw-text signatures and writing {output / str(version)} "
+        f"(a minute or two on a CPU)")
     path = write_version(serving, serving.signatures(), output, version, name,
                          serving.warmup_inputs())
     if models_config:

@@ -163,6 +163,7 @@ class ServingWordPiece(tf.Module):
         self._vocab = _int_table(keys, ids)
         # "##" tokens keyed without "##", so pieces inside a word need no string concatenation
         suffixes = {t[2:]: i for t, i in first_ids.items() if t.startswith("##")}
+        suffixes = suffixes or {"": -1}  # a vocab without "##" pieces: a table must not be empty
         self._suffixes = _int_table(tf.constant(list(suffixes), tf.string), list(suffixes.values()))
         self._max_piece_chars = max(len(t[2:] if t.startswith("##") else t) for t in vocabulary)
         self._lowercase = bool(lowercase)

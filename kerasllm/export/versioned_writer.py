@@ -6,12 +6,36 @@ to the version number once complete, so a server watching MODEL_BASE never sees
 a half-written version. An existing version is never overwritten.
 """
 import os
+import re
 import shutil
 from pathlib import Path
 
-import tensorflow as tf
-
 from kerasllm.errors import KerasLLMError
+
+_TMP_NAME = re.compile(r"^\.tmp-\d+-(\d+)$")  # .tmp-<version>-<pid of the exporting process>
+
+
+def _alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_tmp(model_base):
+    """Delete ``.tmp-*`` folders that exports killed mid-write (dead pid) left behind."""
+    base = Path(model_base)
+    removed = []
+    if base.is_dir():
+        for entry in base.iterdir():
+            match = _TMP_NAME.match(entry.name)
+            if match and entry.is_dir() and not _alive(int(match.group(1))):
+                shutil.rmtree(entry, ignore_errors=True)
+                removed.append(entry)
+    return removed
 
 WARMUP_FILE = "tf_serving_warmup_requests"
 
@@ -41,6 +65,7 @@ def choose_version(model_base, version=None):
 
 def _request_log(model_name, signature, inputs):
     """One PredictionLog holding a PredictRequest for ``signature`` with ``inputs``."""
+    import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_log_pb2
 
     request = predict_pb2.PredictRequest()
@@ -56,6 +81,8 @@ def write_warmup(export_dir, model_name, warmup_inputs):
     """Write ``assets.extra/tf_serving_warmup_requests``: one record per signature."""
     extra = Path(export_dir) / "assets.extra"
     extra.mkdir(parents=True, exist_ok=True)
+    import tensorflow as tf
+
     with tf.io.TFRecordWriter(str(extra / WARMUP_FILE)) as writer:
         for signature, inputs in warmup_inputs.items():
             writer.write(_request_log(model_name, signature, inputs).SerializeToString())
@@ -63,8 +90,11 @@ def write_warmup(export_dir, model_name, warmup_inputs):
 
 def write_version(module, signatures, model_base, version, model_name, warmup_inputs):
     """Save ``module`` with ``signatures`` as ``model_base/<version>``; returns that path."""
+    import tensorflow as tf
+
     base = Path(model_base)
     base.mkdir(parents=True, exist_ok=True)
+    remove_stale_tmp(base)
     final = base / str(version)
     tmp = base / f".tmp-{version}-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)

@@ -49,6 +49,10 @@ def prepare(options, strategy):
     train = _read(options["train"], options, pairs)
     evaluation = _read(options["eval"], options, pairs) if options.get("eval") else None
     labels = label_vocabulary(train.labels)
+    if len(labels) < 2:
+        raise KerasLLMError(
+            f"--train {options['train']}: every row has the label {labels[0]!r} in column "
+            f"'{options['label_column']}'; a classifier needs at least two labels.")
     from_run = str(options["init"]).lower() != "none"
     if from_run:
         init_config, tokenizer = _initial_run(options)

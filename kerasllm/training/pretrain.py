@@ -12,6 +12,7 @@ from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_l
     wordpiece_settings
 
 TASKS = ("mlm", "nsp", "mlm+nsp", "sop")
+DEFAULT_SEQ_LENGTH = 128
 
 
 def task_model(task, encoder):
@@ -67,8 +68,16 @@ def prepare(options, strategy):
         raise KerasLLMError(f"--task must be one of {', '.join(TASKS)}, received {task!r}.")
     if bool(options.get("corpus")) == bool(options.get("examples")):
         raise KerasLLMError("pass exactly one of --corpus GLOB or --examples DIR.")
-    if options.get("examples") and not options.get("vocab"):
-        raise KerasLLMError("--examples needs the --vocab the examples were built with.")
+    if options.get("examples"):
+        from kerasllm.data.pretraining_summary import examples_settings
+
+        vocab, seq_length = examples_settings(options["examples"])
+        options["vocab"] = options.get("vocab") or vocab
+        options["seq_length"] = options.get("seq_length") or seq_length or DEFAULT_SEQ_LENGTH
+        if not options["vocab"]:
+            raise KerasLLMError(f"--examples {options['examples']} records no vocab.txt; pass "
+                                f"the --vocab the examples were built with.")
+    options["seq_length"] = options.get("seq_length") or DEFAULT_SEQ_LENGTH
     texts = None if options.get("vocab") else \
         [line for doc in read_documents(options["corpus"]) for line in doc.lines]
     tokenizer, tokens = learn_or_load_wordpiece(resumed_vocab(options), texts,

@@ -82,6 +82,7 @@ def prepare_run_dir(output, config, overwrite=False):
             raise KerasLLMError(
                 f"--output {path}: not empty and holds no {runs.CONFIG_FILE}; choose a new "
                 f"directory (or pass --overwrite if it is an interrupted kerasllm run).")
+        runs.check_output_job(path, config.get("job"))
         diff = _first_difference(read_yaml(config_path), config)
         if diff:
             key, old, new = diff

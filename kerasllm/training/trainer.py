@@ -12,7 +12,6 @@ remaining whole epochs.
 """
 import dataclasses
 import json
-import sys
 import time
 from typing import Callable, Optional
 
@@ -24,6 +23,7 @@ from kerasllm.errors import KerasLLMError
 from kerasllm.training import callbacks as cbs
 from kerasllm.training.checkpoint import ResumableCheckpoint
 from kerasllm.training.interrupts import StopOnSignal
+from kerasllm.training.plain_progress import PlainProgress, interactive
 
 
 @dataclasses.dataclass
@@ -126,9 +126,11 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
 
 def _fit_epochs(model, plan, callbacks, start, verbose):
     """``model.fit`` from global step ``start`` to the plan's end; returns (last logs, seconds)."""
-    if verbose == "auto":  # plain one-line-per-epoch output when not on a terminal (logs, CI)
-        verbose = 1 if sys.stdout.isatty() else 2
     epoch, batch = divmod(start, plan.steps_per_epoch)
+    if verbose == "auto":  # no \r / ANSI bars in log files
+        verbose = 1 if interactive() else 2
+        if verbose == 2:
+            callbacks = [*callbacks[:-1], PlainProgress(plan.steps_per_epoch), callbacks[-1]]
     common = dict(callbacks=callbacks, validation_data=plan.eval_data, verbose=verbose,
                   shuffle=False)  # order comes from the plan's seeded stream
     logs = {}
