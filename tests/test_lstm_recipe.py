@@ -95,3 +95,44 @@ def test_every_parameter_starts_uniform_in_init_scale():
     for weight in model.trainable_weights:  # softmax bias included, as in the paper
         values = weight.numpy()
         assert np.abs(values).max() <= 0.1 and values.std() > 0.03, weight.path
+
+
+def _scalars(folder, tag):
+    """{step: value} of one TensorBoard scalar tag."""
+    out = {}
+    for path in sorted(folder.glob("events.out.tfevents.*")):
+        for event in tf.compat.v1.train.summary_iterator(str(path)):
+            for value in event.summary.value:
+                if value.tag == tag:
+                    out[event.step] = float(tf.make_ndarray(value.tensor))
+    return out
+
+
+def test_train_lm_defaults_xla_and_decays_the_rate_after_decay_start_epoch(tmp_path):
+    import json
+
+    import yaml
+    from click.testing import CliRunner
+
+    from kerasllm.cli.main import cli
+    from training_helpers import lm_args, write_data
+
+    data = write_data(tmp_path)  # lstm.yaml: 2 epochs, decay_start_epoch 1, lr 1 (x 0.5)
+    args = lm_args(data, tmp_path / "run", "--checkpoint-every", "1")
+    result = CliRunner().invoke(cli, args, catch_exceptions=False)
+    assert result.exit_code == 0, result.output[-2000:]
+    config = yaml.safe_load((tmp_path / "run" / "config.yaml").read_text())
+    assert config["jit"] is True and config["deterministic"] is False
+    assert config["loss"] == "sum_over_time"
+    steps = json.loads((tmp_path / "run" / "metrics.json").read_text())["step"]
+    per_epoch = steps // 2
+    # Logged after optimizer step k (1-based) is the rate step k + 1 will use.
+    rates = _scalars(tmp_path / "run" / "logs" / "train", "learning_rate")
+    expected = {k: 1.0 if k < per_epoch else 0.5 if k < steps else 0.25
+                for k in range(1, steps + 1)}  # epoch 1 full, epoch 2 halved, then 0.25
+    assert rates == pytest.approx(expected)
+    exact = CliRunner().invoke(cli, lm_args(data, tmp_path / "exact", "--deterministic",
+                                            "--steps", "2"), catch_exceptions=False)
+    assert exact.exit_code == 0, exact.output[-2000:]
+    config = yaml.safe_load((tmp_path / "exact" / "config.yaml").read_text())
+    assert config["jit"] is False and config["deterministic"] is True  # no XLA under determinism

@@ -40,8 +40,8 @@ def _load_config(ctx, param, value):
     return value
 
 
-def _common(func):
-    """Options every training command shares (applied bottom-up)."""
+def _common(func, jit=False):
+    """Options every training command shares (applied bottom-up); ``jit``: --jit's default."""
     options = [
         click.option("--output", required=True, type=click.Path(file_okay=False),
                      help="RUN_DIR to write (re-run the same command to resume it)."),
@@ -53,7 +53,7 @@ def _common(func):
         click.option("--learning-rate", type=click.FloatRange(min=0, min_open=True),
                      default=None, help="Peak learning rate [default: preset recipe]."),
         click.option("--precision", type=PRECISIONS, default="float32", show_default=True),
-        click.option("--jit/--no-jit", default=False, show_default=True,
+        click.option("--jit/--no-jit", default=jit, show_default=True,
                      help="XLA-compile the train step."),
         click.option("--replicas", type=click.IntRange(min=1), default=None,
                      help="Data-parallel replicas (GPUs, or logical CPU devices on a "
@@ -179,10 +179,24 @@ def finetune(**options):
               help="Global-norm clip [default: preset recipe].")
 @click.option("--stateful/--no-stateful", default=True, show_default=True,
               help="Carry LSTM state across windows (truncated BPTT).")
-@_common
+@click.option("--loss", type=click.Choice(["sum_over_time", "token_mean"]), default=None,
+              help="Objective: cross-entropy summed over the window / batch (the paper's, "
+                   "what lr 1 and the clip are stated for) or Keras' per-token mean "
+                   "[default: preset recipe]. The logged loss is per token either way.")
+@functools.partial(_common, jit=True)
 @_run
 def train_lm(**options):
-    """Train an LSTM language model into RUN_DIR."""
+    """Train an LSTM language model into RUN_DIR.
+
+    train-lm runs XLA by default (--jit): lstm_small trains at 14.4 steps/s
+    compiled vs 9.5 without (2 shared CPU cores). Keras turns XLA off under op
+    determinism, so --deterministic (bit-exact resume) costs that ~1.5x;
+    without XLA determinism itself costs nothing measurable (8.9-9.5 steps/s).
+    --deterministic alone therefore means --no-jit here.
+    """
+    source = click.get_current_context().get_parameter_source("jit")
+    if source == click.core.ParameterSource.DEFAULT:
+        options["jit"] = None  # train_lm picks: XLA unless --deterministic
     from kerasllm.training.train_lm import train_lm as job
 
     job(**options)
