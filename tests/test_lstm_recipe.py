@@ -136,3 +136,20 @@ def test_train_lm_defaults_xla_and_decays_the_rate_after_decay_start_epoch(tmp_p
     assert exact.exit_code == 0, exact.output[-2000:]
     config = yaml.safe_load((tmp_path / "exact" / "config.yaml").read_text())
     assert config["jit"] is False and config["deterministic"] is True  # no XLA under determinism
+
+
+def test_recipe_benchmark_corpus_is_ptb_like_and_split_by_article(tmp_path):
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from lstm_recipe import normalise, write_corpus
+
+    assert normalise("Shares rose 5.5% to £1,200 in 2004.") == "shares rose N % to £ N in N ."
+    sizes = write_corpus(tmp_path)
+    assert 2000 < sum(size["articles"] for size in sizes.values()) <= 2225  # repeats dropped
+    assert 0.7e6 < sizes["train"]["tokens"] < 0.9e6 and sizes["valid"]["tokens"] > 0.09e6
+    texts = {name: (tmp_path / f"{name}.txt").read_text().split("\n\n") for name in sizes}
+    assert not set(texts["train"]) & set(texts["valid"])  # no article in two splits
+    assert not set(texts["valid"]) & set(texts["test"])
+    assert not set(texts["train"]) & set(texts["test"])
