@@ -188,11 +188,12 @@ def finetune(**options):
 def train_lm(**options):
     """Train an LSTM language model into RUN_DIR.
 
-    train-lm runs XLA by default (--jit): lstm_small trains at 14.4 steps/s
-    compiled vs 9.5 without (2 shared CPU cores). Keras turns XLA off under op
-    determinism, so --deterministic (bit-exact resume) costs that ~1.5x;
-    without XLA determinism itself costs nothing measurable (8.9-9.5 steps/s).
-    --deterministic alone therefore means --no-jit here.
+    On one device train-lm runs XLA by default (--jit): lstm_small trains at
+    14.4 steps/s compiled vs 9.5 without (2 shared CPU cores). Keras turns XLA
+    off under op determinism, so --deterministic (bit-exact resume) costs that
+    ~1.5x; without XLA determinism itself costs nothing measurable (8.9-9.5
+    steps/s). --deterministic alone therefore means --no-jit here, and so do
+    --replicas N > 1 and multi-worker runs (XLA fails under that strategy).
     """
     source = click.get_current_context().get_parameter_source("jit")
     if source == click.core.ParameterSource.DEFAULT:

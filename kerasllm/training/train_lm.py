@@ -23,11 +23,11 @@ from kerasllm.training.lm_loss import lm_loss
 RECIPE_OPTIONS = ("batch_size", "seq_length", "optimizer", "learning_rate", "lr_decay",
                   "decay_start_epoch", "epochs", "clipnorm", "loss")
 # The CLI's train-lm defaults, so train_lm(**options) from Python runs the same job.
-# XLA: the stateful lstm_small step runs ~1.5x faster compiled on 2 CPU cores
-# (14.4 vs 9.5 steps/s). Keras turns XLA off under op determinism, so the
-# default run is not bit-exact on resume; deterministic=True (without jit)
-# is, at the un-compiled speed.
-LM_DEFAULTS = {"jit": True, "preset": "lstm_small", "tokenizer": "word", "vocab_size": 10000,
+# jit defaults to True on a single device: the stateful lstm_small step runs
+# ~1.5x faster compiled on 2 CPU cores (14.4 vs 9.5 steps/s). Keras turns XLA
+# off under op determinism, so the default run is not bit-exact on resume;
+# deterministic=True (without jit) is, at the un-compiled speed.
+LM_DEFAULTS = {"preset": "lstm_small", "tokenizer": "word", "vocab_size": 10000,
                "stateful": True}
 
 
@@ -133,10 +133,26 @@ def _stateless(model):
     return copy
 
 
+def _single_device(options):
+    """Whether the job runs on one device in one process (no distribution strategy).
+
+    XLA is only the default there: a compiled step under MirroredStrategy over
+    logical CPU devices fails (a replica's variable read from another device).
+    """
+    import tensorflow as tf
+
+    from kerasllm.training.strategy import num_workers
+
+    replicas = options.get("replicas")
+    if num_workers() > 1 or replicas not in (None, 1):
+        return False
+    return replicas == 1 or len(tf.config.list_physical_devices("GPU")) <= 1
+
+
 def train_lm(**options):
     """Run ``kerasllm train-lm`` with the CLI's options; returns the metrics."""
-    if options.get("jit") is None and options.get("deterministic"):
-        options["jit"] = False  # Keras runs no XLA under op determinism
+    if options.get("jit") is None:  # XLA unless op determinism (Keras drops XLA under it)
+        options["jit"] = not options.get("deterministic") and _single_device(options)
     for key, value in LM_DEFAULTS.items():
         if options.get(key) is None:
             options[key] = value
