@@ -23,6 +23,7 @@ and a PNG of the curves next to it.
 """
 import argparse
 import json
+import math
 import re
 import time
 import zlib
@@ -82,21 +83,27 @@ def _scalars(folder):
 
 
 def epoch_rows(run_dir):
-    """Per-epoch train / valid perplexity, learning rate and wall time from RUN_DIR/logs."""
+    """Per-epoch train / valid perplexity and wall time from RUN_DIR/logs; also the
+    learning-rate and steps/s scalars, and the running train perplexity of an
+    epoch that did not finish (killed run) or None."""
     train, valid = _scalars(run_dir / "logs" / "train"), _scalars(run_dir / "logs" / "validation")
     rows, last_time = [], None
-    start = min(t for _, t, _ in train.get("learning_rate", train["epoch_loss"]))
-    for i, (step, wall, loss) in enumerate(train["epoch_loss"]):
+    start = min(t for _, t, _ in train["batch_loss"])
+    for i, (step, wall, loss) in enumerate(train.get("epoch_loss", [])):
         row = {"epoch": step + 1, "train_perplexity": train["epoch_perplexity"][i][2],
                "train_loss": loss, "epoch_end_s": round(wall - start, 1)}
-        if "epoch_perplexity" in valid:
+        if len(valid.get("epoch_perplexity", [])) > i:
             row["valid_perplexity"] = valid["epoch_perplexity"][i][2]
         row["epoch_s"] = round(wall - (last_time if last_time else start), 1)
         last_time = wall
         rows.append(row)
-    rates = train.get("learning_rate", [])
-    steps_per_s = [v for _, _, v in train.get("steps_per_second", [])]
-    return rows, rates, steps_per_s
+    step, wall, loss = train["batch_loss"][-1]  # Keras' running mean over the epoch so far
+    partial = None
+    if not rows or wall > last_time + 1:
+        partial = {"epoch": len(rows) + 1, "at_global_step": step,
+                   "running_train_perplexity": math.exp(loss)}
+    return rows, train.get("learning_rate", []), \
+        [v for _, _, v in train.get("steps_per_second", [])], partial
 
 
 def plot(result, path):
@@ -110,6 +117,10 @@ def plot(result, path):
     ax.plot(x, [r["train_perplexity"] for r in rows], "o-", label="train")
     if rows and "valid_perplexity" in rows[0]:
         ax.plot(x, [r["valid_perplexity"] for r in rows], "s-", label="valid")
+    if result.get("unfinished_epoch"):
+        last = result["unfinished_epoch"]
+        ax.plot([last["epoch"]], [last["running_train_perplexity"]], "x", ms=9,
+                label=f"train, epoch {last['epoch']} unfinished (step {last['at_global_step']})")
     if result.get("test_perplexity"):
         ax.axhline(result["test_perplexity"], ls="--", c="gray",
                    label=f"test {result['test_perplexity']:.1f} (carried state)")
@@ -125,6 +136,22 @@ def plot(result, path):
     plt.close(fig)
 
 
+def _train(args, work, run_dir):
+    """Train through train_lm() (or, with --from-run, read a finished / killed RUN_DIR)."""
+    from kerasllm.training.train_lm import train_lm
+
+    if args.from_run:
+        done = run_dir / "metrics.json"
+        return json.loads(done.read_text()) if done.is_file() else None, None
+    began = time.time()
+    metrics = train_lm(preset=args.preset, corpus=(str(work / "data" / "train.txt"),),
+                       eval=(str(work / "data" / "valid.txt"),), tokenizer="word",
+                       vocab_size=10000, output=str(run_dir), overwrite=True,
+                       epochs=args.epochs, steps=args.steps, jit=args.jit,
+                       deterministic=args.deterministic, loss=args.loss)
+    return metrics, round(time.time() - began, 1)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--preset", default="lstm_small")
@@ -136,33 +163,32 @@ def main(argv=None):
     parser.add_argument("--loss", default=None, choices=["sum_over_time", "token_mean"],
                         help="[default: the preset's, sum_over_time]")
     parser.add_argument("--tag", default="", help="suffix of the result file names")
+    parser.add_argument("--from-run", action="store_true",
+                        help="no training: report the RUN_DIR an earlier (maybe killed) run left")
+    parser.add_argument("--no-test", action="store_true", help="skip the test-set evaluation")
     args = parser.parse_args(argv)
 
     from kerasllm.evaluation import evaluate_run
-    from kerasllm.training.train_lm import train_lm
 
     work = Path(args.work)
     sizes = write_corpus(work / "data")
     run_dir = work / f"run-{args.preset}{args.tag}"
-    began = time.time()
-    metrics = train_lm(preset=args.preset, corpus=(str(work / "data" / "train.txt"),),
-                       eval=(str(work / "data" / "valid.txt"),), tokenizer="word",
-                       vocab_size=10000, output=str(run_dir), overwrite=True,
-                       epochs=args.epochs, steps=args.steps, jit=args.jit,
-                       deterministic=args.deterministic, loss=args.loss)
-    wall = time.time() - began
-    rows, rates, steps_per_s = epoch_rows(run_dir)
-    test, _ = evaluate_run(run_dir, [str(work / "data" / "test.txt")],
-                           output=work / f"test-{args.preset}{args.tag}.json")
+    metrics, wall = _train(args, work, run_dir)
+    rows, rates, steps_per_s, partial = epoch_rows(run_dir)
+    test = {}
+    if not args.no_test and (metrics or not args.from_run):
+        test, _ = evaluate_run(run_dir, [str(work / "data" / "test.txt")],
+                               output=work / f"test-{args.preset}{args.tag}.json")
     result = {"preset": args.preset, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "machine": machine_info(), "corpus": sizes, "epochs": rows,
-              "steps": metrics["step"], "partial_epoch_steps": args.steps,
-              "wall_s": round(wall, 1), "train_time_s": metrics["time_s"],
-              "steps_per_second": metrics["steps_per_second"],
+              "unfinished_epoch": partial, "finished": metrics is not None,
+              "partial_epoch_steps": args.steps, "wall_s": wall,
+              "train_time_s": metrics and metrics["time_s"],
+              "steps_per_second": metrics and metrics["steps_per_second"],
               "steps_per_second_logged_median": sorted(steps_per_s)[len(steps_per_s) // 2]
               if steps_per_s else None,
-              "learning_rate_by_step": rates[::max(1, len(rates) // 60)],
-              "test_perplexity": test["perplexity"], "test_tokens": test["tokens"],
+              "learning_rate_by_step": [[s, v] for s, _, v in rates[::max(1, len(rates) // 60)]],
+              "test_perplexity": test.get("perplexity"), "test_tokens": test.get("tokens"),
               "test_evaluation": test.get("state"), "paper_ptb": PAPER.get(args.preset),
               "options": {"jit": args.jit, "deterministic": args.deterministic,
                           "loss": args.loss}}
@@ -170,9 +196,9 @@ def main(argv=None):
     out = RESULTS / f"lstm_recipe_{args.preset}{args.tag}.json"
     out.write_text(json.dumps(result, indent=2, default=float) + "\n")
     plot(result, out.with_suffix(".png"))
-    for row in rows:
+    for row in rows + ([partial] if partial else []):
         print(json.dumps(row))
-    print(f"test perplexity {test['perplexity']:.2f}; wall {wall:.0f} s; wrote {out}")
+    print(f"test perplexity {test.get('perplexity')}; wall {wall} s; wrote {out}")
 
 
 if __name__ == "__main__":
