@@ -145,7 +145,8 @@ def _train(args, work, run_dir):
         return json.loads(done.read_text()) if done.is_file() else None, None
     began = time.time()
     metrics = train_lm(preset=args.preset, corpus=(str(work / "data" / "train.txt"),),
-                       eval=(str(work / "data" / "valid.txt"),), tokenizer="word",
+                       eval=None if args.no_valid else (str(work / "data" / "valid.txt"),),
+                       tokenizer="word",
                        vocab_size=10000, output=str(run_dir), overwrite=True,
                        epochs=args.epochs, steps=args.steps, jit=args.jit,
                        deterministic=args.deterministic, loss=args.loss)
@@ -166,6 +167,8 @@ def main(argv=None):
     parser.add_argument("--from-run", action="store_true",
                         help="no training: report the RUN_DIR an earlier (maybe killed) run left")
     parser.add_argument("--no-test", action="store_true", help="skip the test-set evaluation")
+    parser.add_argument("--no-valid", action="store_true",
+                        help="no validation pass (lstm_large: it costs minutes on a CPU)")
     args = parser.parse_args(argv)
 
     from kerasllm.evaluation import evaluate_run
