@@ -56,12 +56,15 @@ def write_corpus(folder):
     held_out = sorted(bbc_news("test"), key=lambda d: (zlib.crc32(d.source.encode()), d.source))
     splits = {"train": bbc_news("train"), "valid": held_out[0::2], "test": held_out[1::2]}
     sizes, seen = {}, set()
-    for name, docs in splits.items():
-        docs = [Document(d.source, d.line, [normalise(l) for l in d.lines if normalise(l)],
-                         d.label) for d in docs]
-        # BBC News repeats some articles verbatim: keep each text once, in the first split
-        # that has it, so no held-out article is also a training one.
-        docs = [d for d in docs if not ("\n".join(d.lines) in seen or seen.add("\n".join(d.lines)))]
+    for name, articles in splits.items():
+        docs = []
+        for d in articles:
+            lines = [normalise(line) for line in d.lines if normalise(line)]
+            # BBC News repeats some articles verbatim: keep each text once, in the first
+            # split that has it, so no held-out article is also a training one.
+            if "\n".join(lines) not in seen:
+                seen.add("\n".join(lines))
+                docs.append(Document(d.source, d.line, lines, d.label))
         write_bert_corpus(docs, folder / f"{name}.txt")
         sizes[name] = {"articles": len(docs),
                        "tokens": sum(len(l.split()) + 1 for d in docs for l in d.lines)}

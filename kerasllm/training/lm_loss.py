@@ -46,7 +46,8 @@ class TimeSummedCrossentropy(keras.losses.Loss):
         if len(y_pred.shape) != 3:
             raise ValueError("TimeSummedCrossentropy needs (batch, time, vocabulary) logits, "
                              f"received shape {tuple(y_pred.shape)}.")
-        ce = keras.losses.sparse_categorical_crossentropy(y_true, y_pred, from_logits=True)  # (B, T)
+        ce = keras.losses.sparse_categorical_crossentropy(
+            y_true, y_pred, from_logits=True)  # (B, T) nats per token
         steps = ops.cast(ops.shape(ce)[1], ce.dtype)
         return steps * ce - ops.stop_gradient((steps - 1.0) * ce)  # value ce, gradient T * d ce
 
