@@ -70,20 +70,40 @@ def evaluate_classifier(run, paths, batch_size=32, max_examples=None):
 
 
 def evaluate_language_model(run, paths, batch_size=32, max_examples=None):
-    from kerasllm.data.language_modeling import corpus_token_stream, stateful_batches
+    """Perplexity of the whole text read once, in order, as one stream (Zaremba et al.).
 
-    stream = corpus_token_stream(run.tokenizer, paths)
+    Like the paper's test pass (batch 1), the LSTM state is carried from the
+    first token to the last: every token but the first is predicted from all
+    the text before it, never from a state reset at a window or lane start.
+    The text is fed in chunks of ``batch_size x seq_length`` tokens (only the
+    speed depends on that); ``max_examples`` caps the number of
+    ``seq_length`` windows scored.
+    """
+    import tensorflow as tf
+
+    from kerasllm.data.language_modeling import corpus_token_stream
+
+    stream = corpus_token_stream(run.tokenizer, paths)  # (N,) int32
     seq_length = int(run.config["seq_length"])
-    lanes = max(1, min(batch_size, (len(stream) - 1) // (seq_length + 1)))
-    x, y = stateful_batches(stream, seq_length, lanes)  # (K, B, T) each
-    states = run.model.initial_state(lanes)
-    total, count = 0.0, 0
-    for inputs, targets in zip(x[:max_examples], y[:max_examples]):
-        logits, states = run.model.prefill(inputs, states)  # (B, T, V), state carried on
-        total += float(_cross_entropy(logits, targets).sum())
-        count += targets.size
+    if max_examples:
+        stream = stream[: max_examples * seq_length + 1]
+    if len(stream) < 2:
+        raise KerasLLMError(f"{', '.join(map(str, paths))}: {len(stream)} token(s); "
+                            f"language-model evaluation needs at least 2.")
+    chunk = max(1, batch_size) * seq_length
+    prefill = tf.function(run.model.prefill, reduce_retracing=True)
+    states = run.model.initial_state(1)
+    total = 0.0
+    for start in range(0, len(stream) - 1, chunk):
+        inputs = stream[start: start + chunk][None, :]  # (1, C)
+        targets = stream[start + 1: start + chunk + 1][None, :]
+        inputs = inputs[:, : targets.shape[1]]
+        logits, states = prefill(inputs, states)  # (1, C, V); state carried on
+        total += float(_cross_entropy(logits.numpy(), targets).sum())
+    count = len(stream) - 1
     loss = total / count
-    return {"perplexity": float(np.exp(loss)), "loss": loss, "tokens": int(count)}
+    return {"perplexity": float(np.exp(loss)), "loss": loss, "tokens": int(count),
+            "state": "carried across the whole text (one stream, in order)"}
 
 
 def _pretraining_dataset(run, paths, batch_size, seed):

@@ -91,8 +91,14 @@ class LSTMRecipe:
     decay_start_epoch: int = 4     # epochs trained at the full learning rate
     epochs: int = 13
     clipnorm: float = 5.0
+    # sum_over_time: the paper's objective (CE summed over the BPTT window,
+    # averaged over the batch) that lr 1 / clip 5 are stated for; token_mean:
+    # Keras' per-token mean (T times smaller gradients). See training/lm_loss.py.
+    loss: str = "sum_over_time"
 
     def validate(self, source, prefix=""):
+        require(self.loss in ("sum_over_time", "token_mean"), source, prefix + "loss",
+                f"must be sum_over_time or token_mean, received {self.loss!r}.")
         for name in ("batch_size", "sequence_length", "epochs"):
             require(getattr(self, name) > 0, source, prefix + name,
                     f"must be a positive integer, received {getattr(self, name)}.")

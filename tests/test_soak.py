@@ -75,6 +75,6 @@ def test_finetune_survives_kills(data, tmp_path):
 
 def test_train_lm_survives_kills(data, tmp_path):
     def args(out):
-        return lm_args(data, out, "--epochs", str(EPOCHS), "--checkpoint-every", "5",
+        return lm_args(data, out, "--epochs", str(EPOCHS), "--checkpoint-every", "5", "--deterministic",
                        "--eval", str(data / "corpus.txt"))
     _soak(args, tmp_path, _stops)

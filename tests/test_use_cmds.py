@@ -49,14 +49,57 @@ def test_evaluate_lm_perplexity_equals_one_pass_over_the_stream(tmp_path, lm_run
     from kerasllm.data.language_modeling import corpus_token_stream
 
     stream = corpus_token_stream(lm_run.tokenizer, [str(text)])
-    windows = (len(stream) - 1) // 5 * 5  # what the 5-token windows cover
-    logits = np.asarray(lm_run.model(stream[None, :windows]), "float64")[0]  # (N, V)
+    n = len(stream) - 1  # every token but the first is predicted, the tail too
+    logits = np.asarray(lm_run.model(stream[None, :n]), "float64")[0]  # (N, V)
     logits -= logits.max(-1, keepdims=True)
     log_probs = logits - np.log(np.exp(logits).sum(-1, keepdims=True))
-    loss = -log_probs[np.arange(windows), stream[1:windows + 1]].mean()
-    assert metrics["tokens"] == windows
+    loss = -log_probs[np.arange(n), stream[1:n + 1]].mean()
+    assert n % 5 and metrics["tokens"] == n  # not a multiple of seq_length 5: a tail is scored
     assert metrics["perplexity"] == pytest.approx(np.exp(loss), rel=1e-4)
+    assert "carried across the whole text" in metrics["state"]
     assert 0.5 * len(LM_VOCAB) < metrics["perplexity"] < 2 * len(LM_VOCAB)  # untrained ~ uniform
+
+
+def test_evaluate_lm_carries_the_state_token_by_token(tmp_path):
+    """Chunked evaluation == a manual model.step loop carrying [h, c] over the text,
+    and != scoring each seq_length window from a zero state."""
+    from kerasllm.data.language_modeling import corpus_token_stream
+    from kerasllm.models.lstm_language_model import LSTMLanguageModel
+
+    config = {**LSTM, "init_scale": 1.0}  # large weights: the state visibly matters
+    model = LSTMLanguageModel(**config)
+    save_run(tmp_path / "run", {"job": "train-lm", "task": "lm", "family": "lstm",
+                                "preset": None, "model": config, "seq_length": 5,
+                                "tokenizer": {"type": "word", "lowercase": False}},
+             model, LM_VOCAB)
+    run = load_run(tmp_path / "run")
+    text = tmp_path / "eval.txt"
+    text.write_text("\n".join(sentences(5, seed=3)) + "\n")
+    metrics, _ = evaluate_run(run.path, [str(text)], batch_size=2, output=tmp_path / "m.json")
+    stream = corpus_token_stream(run.tokenizer, [str(text)])
+    model, states, nll = run.model, run.model.initial_state(1), []
+    for token, target in zip(stream[:-1], stream[1:]):
+        logits, states = model.step(np.array([token], "int32"), states)  # (1, V)
+        logits = np.asarray(logits, "float64")[0]
+        nll.append(np.log(np.exp(logits - logits.max()).sum()) + logits.max() - logits[target])
+    assert metrics["loss"] == pytest.approx(np.mean(nll), rel=1e-5)
+    reset = []  # each 5-token window scored from a zero state
+    windows = (len(stream) - 1) // 5
+    for i in range(0, windows * 5, 5):
+        logits, _ = model.prefill(stream[None, i:i + 5], model.initial_state(1))  # (1, 5, V)
+        logits = np.asarray(logits, "float64")[0]
+        top = logits.max(-1)
+        reset += list(np.log(np.exp(logits - top[:, None]).sum(-1)) + top
+                      - logits[np.arange(5), stream[i + 1:i + 6]])
+    reset = np.mean(reset)
+    assert abs(reset - np.mean(nll[:windows * 5])) > 0.01  # a zero state scores differently
+
+
+def test_evaluate_lm_rejects_a_text_without_two_tokens(tmp_path, lm_run):
+    empty = tmp_path / "empty.txt"
+    empty.write_text("\n")
+    with pytest.raises(KerasLLMError, match="needs at least 2"):
+        evaluate_run(lm_run.path, [str(empty)], output=tmp_path / "m.json")
 
 
 def test_evaluate_pretraining_on_a_corpus(tmp_path):

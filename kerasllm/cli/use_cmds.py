@@ -21,7 +21,9 @@ RUN_DIR = click.argument("run_dir", type=click.Path(file_okay=False))
                    "(lm), labelled CSV/JSONL (classify). Repeat for several.")
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="JSON file for the metrics [default: RUN_DIR/eval_metrics.json].")
-@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
+@click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
+              help="Examples per batch; for an LM, windows per chunk of the one stream "
+                   "(the LSTM state is carried over the whole text, so only speed changes).")
 @click.option("--max-examples", default=None, type=click.IntRange(min=1),
               help="Evaluate at most this many examples / windows.")
 @click.option("--seed", default=0, show_default=True, help="Seed for MLM masking / NSP pairs.")

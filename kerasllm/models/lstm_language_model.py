@@ -103,12 +103,15 @@ class LSTMLanguageModel(keras.Model):
         if self.tie_weights:  # logits = h @ embeddingsᵀ + bias, in float32
             self.output_projection = None
             self.output_bias = self.add_weight(
-                shape=(self.vocabulary_size,), initializer="zeros", autocast=False,
+                shape=(self.vocabulary_size,), autocast=False,
+                initializer=uniform_or_default(self.init_scale, "zeros"),
                 name="output_bias")
         else:
             self.output_projection = keras.layers.Dense(
                 self.vocabulary_size, kernel_initializer=uniform_or_default(self.init_scale, "glorot_uniform"),
-                bias_initializer="zeros", dtype="float32", name="output_projection")
+                # Zaremba et al. initialise every parameter, the softmax bias too, uniformly.
+                bias_initializer=uniform_or_default(self.init_scale, "zeros"),
+                dtype="float32", name="output_projection")
             self.output_projection.build((batch_size, None, self.units))
         self.built = True
 
