@@ -98,14 +98,10 @@ def test_every_parameter_starts_uniform_in_init_scale():
 
 
 def _scalars(folder, tag):
-    """{step: value} of one TensorBoard scalar tag."""
-    out = {}
-    for path in sorted(folder.glob("events.out.tfevents.*")):
-        for event in tf.compat.v1.train.summary_iterator(str(path)):
-            for value in event.summary.value:
-                if value.tag == tag:
-                    out[event.step] = float(tf.make_ndarray(value.tensor))
-    return out
+    """{step: value} of one TensorBoard scalar tag, as TensorBoard reads it."""
+    from soak_helpers import scalars
+
+    return dict(scalars(folder, tag))
 
 
 def test_train_lm_defaults_xla_and_decays_the_rate_after_decay_start_epoch(tmp_path):

@@ -78,3 +78,13 @@ def test_train_lm_survives_kills(data, tmp_path):
         return lm_args(data, out, "--epochs", str(EPOCHS), "--checkpoint-every", "5", "--deterministic",
                        "--eval", str(data / "corpus.txt"))
     _soak(args, tmp_path, _stops)
+
+
+def test_two_replicas_resume_exactly(data, tmp_path):
+    """The same through MirroredStrategy over 2 logical CPU devices (global batch 8)."""
+    def args(out):
+        return ["pretrain", "--preset", str(data / "bert.yaml"), "--task", "mlm+nsp",
+                "--corpus", str(data / "corpus.txt"), "--vocab", str(data / "vocab.txt"), "--seq-length", "32",
+                "--batch-size", "4", "--replicas", "2", "--epochs", "6", "--checkpoint-every", "4",
+                "--output", str(out)]
+    _soak(args, tmp_path, lambda per_epoch: [(per_epoch, KILL), (3 * per_epoch + 1, TERM)])

@@ -60,3 +60,28 @@ def test_run_dir_refuses_other_config_and_non_runs(tmp_path):
     with pytest.raises(KerasLLMError, match="refusing to delete"):
         prepare_run_dir(tmp_path / "mine", config, overwrite=True)
     assert (tmp_path / "mine" / "thesis.tex").read_text() == "precious"
+
+
+def test_unwritable_checkpoint_dir_is_one_line_and_keeps_the_last_good_one(tmp_path):
+    """A write that fails (full disk, read-only mount; here: a file where the folder
+    should be) stops with one line naming the step kept, and leaves no temporaries."""
+    import keras
+    import numpy as np
+
+    from kerasllm.errors import KerasLLMError
+    from kerasllm.training.checkpoint import ResumableCheckpoint, latest_step
+
+    model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)])
+    model.compile(optimizer="adam", loss="mse")
+    good = tmp_path / "good"
+    ckpt = ResumableCheckpoint(good, good, every=1, steps_per_epoch=10)
+    ckpt.set_model(model)
+    model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0, callbacks=[ckpt])
+    assert latest_step(good) == 1
+    before = sorted(p.name for p in good.iterdir())
+    (tmp_path / "blocked").write_text("not a folder")
+    ckpt.write_dir = tmp_path / "blocked" / "checkpoints"
+    with pytest.raises(KerasLLMError, match=r"cannot write checkpoint .*checkpoint \(step 1\) is kept") as err:
+        ckpt.save(2)
+    assert "\n" not in str(err.value)
+    assert sorted(p.name for p in good.iterdir()) == before and latest_step(good) == 1

@@ -88,6 +88,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.state = read_state(self.read_dir)
         self.resumed_step = int(self.state["step"])
         self.last_saved_step = self.resumed_step
+        self.committed_step = self.resumed_step  # what state.json names now
         self.best = self.state.get("best")  # {"step", "file", "value"} or None
         self.since_best = int(self.state.get("since_best", 0))
         self.stopped_on_nan = None  # step at which the loss became non-finite
@@ -206,11 +207,11 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             os.replace(tmp_state, self.write_dir / STATE_FILE)
         except OSError as err:
             self._remove_stale_temporaries()
-            previous = read_state(self.write_dir)["step"]
             raise KerasLLMError(
                 f"cannot write checkpoint {self.write_dir / name}: {err.strerror or err}; the last good "
-                f"checkpoint (step {previous}) is kept. Free space or fix permissions, then run the same "
-                f"command to resume.") from None
+                f"checkpoint (step {self.committed_step}) is kept. Free space or fix permissions, then run "
+                f"the same command to resume.") from None
+        self.committed_step = step
         self._prune()
 
     def _prune(self):
