@@ -9,8 +9,8 @@ from kerasllm.cli.main import cli
 from kerasllm.errors import KerasLLMError
 from kerasllm.evaluation import evaluate_run, macro_f1
 from kerasllm.inference import embed, fill_mask, generate, predict
-from kerasllm.runs import load_run
-from tiny_runs import BERT_VOCAB, LM_VOCAB, bert_run, lstm_run, sentences
+from kerasllm.runs import load_run, save_run
+from tiny_runs import BERT_VOCAB, LM_VOCAB, LSTM, bert_run, lstm_run, sentences
 
 
 @pytest.fixture(scope="module")
