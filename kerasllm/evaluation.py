@@ -1,12 +1,13 @@
 """``evaluate``: the held-out metrics that fit a run's task.
 
-* pretraining runs (mlm / nsp / mlm+nsp / sop): masked-LM accuracy and loss
+* pretraining runs (mlm / nsp / mlm+nsp / sop / mlm+sop): masked-LM accuracy and loss
   over real masked tokens, NSP (or SOP) accuracy, on a corpus (masked with a
   fixed seed) or on TFRecord shards written by ``kerasllm data pretrain``;
 * LSTM LM runs (lm): perplexity = exp(mean next-token cross-entropy), with the
   LSTM state carried across windows (Zaremba et al.'s evaluation);
 * classifiers (classify): accuracy and macro-F1 on labelled CSV / TSV / JSONL.
 
+Which evaluator a run gets is its task's ``evaluator`` in ``kerasllm.tasks``.
 ``evaluate_run`` returns the metrics and writes them as JSON.
 """
 import json
@@ -15,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasllm import tasks
 from kerasllm.errors import KerasLLMError
 
-PRETRAIN_TASKS = ("mlm", "nsp", "mlm+nsp", "sop")
 EVAL_FILE = "eval_metrics.json"
 
 
@@ -47,7 +48,7 @@ def _cross_entropy(logits, targets):
     return -np.take_along_axis(log_probs, np.asarray(targets)[..., None], axis=-1)[..., 0]
 
 
-def evaluate_classifier(run, paths, batch_size=32, max_examples=None):
+def evaluate_classifier(run, paths, batch_size=32, max_examples=None, seed=0):
     from kerasllm.data.classification import (classification_dataset,
                                               read_classification_file)
 
@@ -69,7 +70,7 @@ def evaluate_classifier(run, paths, batch_size=32, max_examples=None):
             "examples": int(len(y_true))}
 
 
-def evaluate_language_model(run, paths, batch_size=32, max_examples=None):
+def evaluate_language_model(run, paths, batch_size=32, max_examples=None, seed=0):
     """Perplexity of the whole text read once, in order, as one stream (Zaremba et al.).
 
     Like the paper's test pass (batch 1), the LSTM state is carried from the
@@ -124,24 +125,25 @@ def _pretraining_dataset(run, paths, batch_size, seed):
 
 
 def evaluate_pretraining(run, paths, batch_size=32, max_examples=None, seed=0):
-    task = run.config["task"]
-    pair_name = "sop_accuracy" if task == "sop" else "nsp_accuracy"
+    task = tasks.get(run.config["task"])
+    pair_name = "sop_accuracy" if "sop" in task.name else "nsp_accuracy"
     mlm_hits = mlm_loss = mlm_count = 0.0
     pair_true, pair_pred, rows = [], [], 0
     for batch in _pretraining_dataset(run, paths, batch_size, seed):
         x, y = batch[0], batch[1]
         out = run.model(x, training=False)
-        mlm_out, pair_out = ((out["mlm"], out["nsp"]) if task == "mlm+nsp" else
-                             (out, None) if task == "mlm" else (None, out))
+        both = isinstance(out, dict)  # mlm+nsp / mlm+sop: {"mlm": ..., "nsp": ...}
+        mlm_out, pair_out = ((out["mlm"], out["nsp"]) if both else
+                             (out, None) if task.masked_lm else (None, out))
         if mlm_out is not None:
-            ids = (y["mlm"] if task == "mlm+nsp" else y).numpy()
-            weights = (batch[2]["mlm"] if task == "mlm+nsp" else batch[2]).numpy()
+            ids = (y["mlm"] if both else y).numpy()
+            weights = (batch[2]["mlm"] if both else batch[2]).numpy()
             logits = np.asarray(mlm_out)  # (B, P, V)
             mlm_hits += float(((logits.argmax(-1) == ids) * weights).sum())
             mlm_loss += float((_cross_entropy(logits, ids) * weights).sum())
             mlm_count += float(weights.sum())
         if pair_out is not None:
-            pair_true.append((y["nsp"] if task == "mlm+nsp" else y).numpy())
+            pair_true.append((y["nsp"] if both else y).numpy())
             pair_pred.append(np.asarray(pair_out).argmax(-1))
         rows += int(x["token_ids"].shape[0])
         if max_examples and rows >= max_examples:
@@ -185,15 +187,11 @@ def evaluate_run(run_dir, data, output=None, batch_size=32, max_examples=None, s
     path = metrics_path(run_dir, data, output, overwrite)
     run = load_run(run_dir)
     task = run.config["task"]
-    if task == "classify":
-        metrics = evaluate_classifier(run, data, batch_size, max_examples)
-    elif task == "lm":
-        metrics = evaluate_language_model(run, data, batch_size, max_examples)
-    elif task in PRETRAIN_TASKS:
-        metrics = evaluate_pretraining(run, data, batch_size, max_examples, seed)
-    else:
-        raise KerasLLMError(f"{run_dir}: task {task!r} has no head to evaluate; evaluate a "
-                            f"pretraining, classifier or language-model run.")
+    evaluator = tasks.get(task, f"{run_dir}: task").resolve("evaluator")
+    if evaluator is None:
+        raise KerasLLMError(f"{run_dir}: task {task!r} has no head to evaluate; evaluate a run "
+                            f"of task {', '.join(tasks.with_field('evaluator'))}.")
+    metrics = evaluator(run, data, batch_size, max_examples, seed)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp")
     tmp.write_text(json.dumps({"task": task, "data": [str(d) for d in data], **metrics},

@@ -7,6 +7,7 @@ text in the batch (at most the run's ``seq_length``), so short inputs stay fast.
 """
 import numpy as np
 
+from kerasllm import tasks
 from kerasllm.data.text_decoding import decode_text
 from kerasllm.errors import KerasLLMError
 
@@ -98,9 +99,10 @@ def _softmax(logits):
 
 def fill_mask(run, text, top_k=5):
     """Top-k (token, probability) lists, one per ``[MASK]`` in ``text``, left to right."""
-    if run.config.get("task") not in ("mlm", "mlm+nsp"):
-        raise KerasLLMError(f"{run.path}: fill-mask needs a masked-LM run (task mlm or "
-                            f"mlm+nsp), received task {run.config.get('task')!r}.")
+    masked_lm = tasks.with_field("masked_lm")
+    if run.config.get("task") not in masked_lm:
+        raise KerasLLMError(f"{run.path}: fill-mask needs a masked-LM run (task "
+                            f"{' or '.join(masked_lm)}), received task {run.config.get('task')!r}.")
     ids = _tokenize(run.tokenizer, text)  # the tokenizer keeps a typed [MASK] whole
     if run.tokenizer.mask_id not in ids:
         raise KerasLLMError(f"No {MASK_TOKEN} in {text!r}; write {MASK_TOKEN} where a "

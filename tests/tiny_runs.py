@@ -23,16 +23,12 @@ def sentences(n, seed=0):
 
 def bert_run(path, task, labels=None, sizes=None, vocab=None):
     """Write and load a run of a freshly initialised BERT model for ``task``."""
-    from kerasllm import models
+    from kerasllm import models, tasks
 
     sizes = dict(sizes or BERT)
     vocab = vocab or BERT_VOCAB
-    encoder = models.BertEncoder(**sizes)
-    model = {"mlm+nsp": lambda: models.BertPretrainer(encoder),
-             "mlm": lambda: models.BertMaskedLM(encoder),
-             "nsp": lambda: models.BertNSP(encoder),
-             "encoder": lambda: encoder,
-             "classify": lambda: models.BertClassifier(encoder, num_classes=len(labels))}[task]()
+    model = tasks.build_model(task, models.BertEncoder(**sizes),
+                              num_classes=len(labels) if labels else None)
     save_run(path, {"job": "test", "task": task, "family": "bert", "preset": None,
                     "model": sizes, "tokenizer": WORDPIECE,
                     "seq_length": sizes["max_sequence_length"], "text_pair": False},

@@ -2,13 +2,15 @@
 
 Writes ``config.json``, ``model.safetensors``, ``vocab.txt`` and
 ``tokenizer_config.json``. The transformers class follows the run's task
-(``TASK_TO_ARCHITECTURE``); a sentence-order (sop) run has no transformers
-head and is exported as its encoder (``BertModel``).
+(its ``hf_architecture`` in ``kerasllm.tasks``); a sentence-order run has no
+transformers head and is exported as the task its ``hf_export_as`` names (sop:
+its encoder, ``BertModel``; mlm+sop: its masked-LM half, ``BertForMaskedLM``).
 """
 import json
 from pathlib import Path
 
-from kerasllm.checkpoints.hf_config import TASK_TO_ARCHITECTURE, hf_config_from_bert
+from kerasllm import tasks
+from kerasllm.checkpoints.hf_config import hf_config_from_bert
 from kerasllm.checkpoints.hf_tokenizer import write_tokenizer_files
 from kerasllm.checkpoints.hf_weights import write_hf_weights
 from kerasllm.checkpoints.weight_map import weight_entries
@@ -42,13 +44,16 @@ def export_checkpoint(run_dir, output_dir):
     run = load_run(run_dir)
     task = config["task"]
     model = run.model
-    if task == "sop":
-        task, model = "encoder", model.encoder
-    if task not in TASK_TO_ARCHITECTURE:
+    exported_as = tasks.get(task).hf_export_as
+    if exported_as:
+        task = exported_as
+        model = model.encoder if task == "encoder" else model
+    spec = tasks.get(task)
+    if not spec.hf_architecture:
         raise KerasLLMError(f"{run_dir}: task {task!r} cannot be exported; supported: "
-                            f"{', '.join(TASK_TO_ARCHITECTURE)}.")
-    architecture = TASK_TO_ARCHITECTURE[task]
-    labels = run.labels if task == "classify" else None
+                            f"{', '.join(tasks.with_field('hf_architecture'))}.")
+    architecture = spec.hf_architecture
+    labels = run.labels if spec.labelled else None
     tensors = hf_tensors(model, task, architecture)
 
     out = Path(output_dir)

@@ -24,15 +24,6 @@ HF_TO_ACTIVATION = {
 }
 ACTIVATION_TO_HF = {"gelu": "gelu", "gelu_approximate": "gelu_new", "relu": "relu"}
 
-# kerasllm task -> the transformers class whose weights match the task model.
-TASK_TO_ARCHITECTURE = {
-    "mlm+nsp": "BertForPreTraining",
-    "mlm": "BertForMaskedLM",
-    "nsp": "BertForNextSentencePrediction",
-    "classify": "BertForSequenceClassification",
-    "encoder": "BertModel",
-}
-
 
 # BertConfig field -> the config.json key it is read from (for error messages).
 HF_KEYS = {

@@ -10,12 +10,12 @@ import json
 from pathlib import Path
 
 from kerasllm.checkpoints.hf_config import read_json
+from kerasllm.data.special_tokens import SPECIAL_TOKENS
 from kerasllm.errors import DataError, location
 
 VOCAB_FILE = "vocab.txt"
 TOKENIZER_JSON = "tokenizer.json"
 TOKENIZER_CONFIG = "tokenizer_config.json"
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 def _vocab_from_tokenizer_json(path):

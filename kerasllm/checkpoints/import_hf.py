@@ -1,6 +1,7 @@
 """Import a local Hugging Face BERT checkpoint as a kerasllm RUN_DIR.
 
-Which kerasllm model is built depends on the heads stored in the file:
+Which kerasllm model is built depends on config.json's ``architectures`` and
+the heads stored in the file (``kerasllm.tasks.for_checkpoint``):
 ``cls.predictions`` + ``cls.seq_relationship`` -> BertPretrainer (task
 mlm+nsp), ``cls.predictions`` -> BertMaskedLM (mlm), ``cls.seq_relationship``
 -> BertNSP (nsp), ``classifier`` -> BertClassifier (classify, labels from
@@ -12,10 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasllm import tasks
 from kerasllm.checkpoints.hf_config import bert_config_from_hf, labels_from_hf, read_json
 from kerasllm.checkpoints.hf_tokenizer import read_tokenizer_options, read_vocab
 from kerasllm.checkpoints.hf_weights import read_hf_weights
-from kerasllm.checkpoints.weight_map import weight_entries
+from kerasllm.checkpoints.weight_map import HEADS, weight_entries
 from kerasllm.errors import DataError
 
 # Tensors some checkpoints carry that hold no learned state of their own.
@@ -24,15 +26,12 @@ TIED_DECODER = "cls.predictions.decoder.weight"     # == word embeddings when ti
 DECODER_BIAS_ALIAS = "cls.predictions.decoder.bias"  # == cls.predictions.bias
 
 
-def detect_task(names):
-    """kerasllm task from the head tensors present in a checkpoint."""
-    mlm = any(n.startswith("cls.predictions.") for n in names)
-    nsp = any(n.startswith("cls.seq_relationship.") for n in names)
-    if any(n.startswith("classifier.") for n in names):
-        return "classify"
-    if mlm and nsp:
-        return "mlm+nsp"
-    return "mlm" if mlm else ("nsp" if nsp else "encoder")
+def detect_task(names, architecture=None):
+    """kerasllm task from config.json's architecture and the head tensors present; heads
+    that match no task leave the encoder (they are then reported as unexpected)."""
+    heads = {h for h in HEADS if any(n.startswith(h + ".") for n in names)}
+    task = tasks.for_checkpoint(architecture, heads)
+    return task.name if task else "encoder"
 
 
 def _fold_aliases(weights, problems):
@@ -57,16 +56,10 @@ def build_task_model(task, bert, num_classes=None):
     from kerasllm import models
 
     encoder = models.BertEncoder(**dataclasses.asdict(bert))
-    model = {
-        "encoder": lambda: encoder,
-        "mlm": lambda: models.BertMaskedLM(encoder),
-        "nsp": lambda: models.BertNSP(encoder),
-        "mlm+nsp": lambda: models.BertPretrainer(encoder),
-        "classify": lambda: models.BertClassifier(encoder, num_classes=num_classes),
-    }[task]()
+    model = tasks.build_model(task, encoder, num_classes=num_classes)
     inputs = {"token_ids": np.zeros((1, 2), "int32"), "segment_ids": np.zeros((1, 2), "int32"),
               "padding_mask": np.ones((1, 2), "int32")}
-    if task in ("mlm", "mlm+nsp"):
+    if tasks.get(task).masked_lm:
         inputs["mask_positions"] = np.zeros((1, 1), "int32")
     model(inputs)  # creates every variable
     return model
@@ -134,8 +127,8 @@ def import_checkpoint(checkpoint_dir, run_dir, seq_length=None, overwrite=False)
         raise DataError(f"--seq-length {seq_length}: must be between 8 and the checkpoint's "
                         f"max_position_embeddings ({bert.max_sequence_length}).")
     weights = read_hf_weights(root)
-    task = detect_task(weights)
-    labels = labels_from_hf(hf, root / "config.json") if task == "classify" else None
+    task = detect_task(weights, (hf.get("architectures") or [None])[0])
+    labels = labels_from_hf(hf, root / "config.json") if tasks.get(task).labelled else None
     if labels is not None and len(labels) < 2:
         raise DataError(f"{root / 'config.json'}: num_labels {len(labels)} is a regression "
                         f"head; only classification heads (>= 2 labels) can be imported.")

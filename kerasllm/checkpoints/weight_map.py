@@ -91,15 +91,21 @@ def _mlm_entries(head):
     return entries
 
 
+# HF head prefix (a task's ``hf_heads`` in kerasllm.tasks) -> the entries of that head.
+HEADS = {
+    "cls.predictions": lambda model: _mlm_entries(model.masked_lm_head),
+    "cls.seq_relationship": lambda model: _dense("cls.seq_relationship", model.nsp_head.dense),
+    "classifier": lambda model: _dense("classifier", model.classification_head.dense),
+}
+
+
 def weight_entries(model, task):
     """All entries of a task model (``encoder`` task: the ``BertEncoder`` itself)."""
+    from kerasllm import tasks
+
     if task == "encoder":
         return encoder_entries(model)
     entries = encoder_entries(model.encoder)
-    if task in ("mlm", "mlm+nsp"):
-        entries += _mlm_entries(model.masked_lm_head)
-    if task in ("nsp", "mlm+nsp"):
-        entries += _dense("cls.seq_relationship", model.nsp_head.dense)
-    if task == "classify":
-        entries += _dense("classifier", model.classification_head.dense)
+    for head in tasks.get(task).hf_heads:
+        entries += HEADS[head](model)
     return entries

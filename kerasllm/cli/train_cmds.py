@@ -10,6 +10,7 @@ import sys
 
 import click
 
+from kerasllm import tasks
 from kerasllm.cli import train_checks
 from kerasllm.errors import KerasLLMError
 
@@ -138,7 +139,7 @@ def _run(command):
 @click.command("pretrain")
 @click.option("--preset", default="bert_mini", show_default=True,
               help="BERT preset name or YAML path.")
-@click.option("--task", type=click.Choice(["mlm", "nsp", "mlm+nsp", "sop"]), default="mlm+nsp",
+@click.option("--task", type=click.Choice(tasks.names(job="pretrain")), default="mlm+nsp",
               show_default=True)
 @click.option("--corpus", multiple=True, help="Corpus glob(s) (streamed, new masks every epoch).")
 @click.option("--examples", type=click.Path(), default=None,
@@ -161,7 +162,7 @@ def _run(command):
 @_common()
 @_run
 def pretrain(**options):
-    """Pretrain a BERT (MLM, NSP, MLM+NSP or SOP) into RUN_DIR."""
+    """Pretrain a BERT (MLM, NSP, MLM+NSP, SOP or MLM+SOP) into RUN_DIR."""
     train_checks.pretrain(options)
     from kerasllm.training.pretrain import pretrain as job
 

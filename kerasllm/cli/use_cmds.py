@@ -8,6 +8,7 @@ import os
 
 import click
 
+from kerasllm import tasks
 from kerasllm.cli import checks
 from kerasllm.cli.text_inputs import COLUMN, INPUT, gather_texts
 
@@ -83,8 +84,9 @@ def generate(run_dir, prompt, max_new_tokens, temperature, top_k, top_p, seed):
                    "one such list per text).")
 def fill_mask(run_dir, text, input_file, column, top_k, as_json):
     """Predict each [MASK] in TEXT (or in every text of --input) with a masked-LM RUN_DIR."""
-    checks.run_config(run_dir, "fill-mask", tasks=("mlm", "mlm+nsp"),
-                      need="a masked-LM run (task mlm or mlm+nsp)")
+    masked_lm = tasks.with_field("masked_lm")
+    checks.run_config(run_dir, "fill-mask", tasks=masked_lm,
+                      need=f"a masked-LM run (task {' or '.join(masked_lm)})")
     texts = gather_texts([text] if text is not None else [], input_file, column, what="TEXT")
     from kerasllm.inference import fill_mask as fill
     from kerasllm.runs import load_run

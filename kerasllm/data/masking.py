@@ -18,9 +18,8 @@ from dataclasses import dataclass
 import numpy as np
 import tensorflow as tf
 
+from kerasllm.data.special_tokens import SPECIAL_TOKENS
 from kerasllm.errors import DataError
-
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 
 
 @dataclass(frozen=True)

@@ -11,12 +11,13 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import tensorflow as tf
 
+from kerasllm import tasks
 from kerasllm.data.pair_planning import TASKS, PairPlan, plan_pairs
 from kerasllm.errors import DataError
 
 MAX_SEQ_LENGTH = 512  # max_sequence_length of every BERT preset and checkpoint
 
-MODEL_TASKS = ("mlm+nsp", "mlm", "nsp", "sop", "mlm+sop")
+MODEL_TASKS = tasks.names(job="pretrain")
 
 
 @dataclass

@@ -21,10 +21,10 @@ import re
 import tensorflow as tf
 import tensorflow_text as tf_text
 
+from kerasllm.data.special_tokens import SPECIAL_TOKENS
 from kerasllm.data.token_vocabulary import TokenVocabulary
 from kerasllm.errors import DataError, location
 
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 MAX_CHARS_PER_WORD = 100  # HF / BERT: longer words become [UNK]
 
 # HF BertNormalizer(clean_text=True): drop NUL, U+FFFD and "other" characters

@@ -1,11 +1,12 @@
 """Serving signatures for BERT runs: raw text in, predictions out, all in core TF ops.
 
 ``BertServing`` holds the Keras task model (so ``tf.saved_model.save`` writes its
-variables) and the core-op tokenizer, and exposes per task:
+variables) and the core-op tokenizer, and exposes per task (the method named by
+the task's ``serving`` in ``kerasllm.tasks``):
 
 - classify / nsp / sop: ``serving_default(text[, text_pair])`` -> ``probabilities``
   (B, C), ``label_id`` (B,), ``label`` (B,) string;
-- mlm / mlm+nsp: ``serving_default(text)`` -> ``top_tokens`` (B, M, k) string and
+- mlm / mlm+nsp / mlm+sop: ``serving_default(text)`` -> ``top_tokens`` (B, M, k) string and
   ``top_probabilities`` (B, M, k) for each ``[MASK]`` (M = most masks in the batch;
   missing masks give "" and 0);
 - encoder: ``serving_default(text)`` -> ``embedding`` (B, H) (mean over real tokens,
@@ -14,6 +15,7 @@ variables) and the core-op tokenizer, and exposes per task:
 """
 import tensorflow as tf
 
+from kerasllm import tasks
 from kerasllm.export.serving_packer import pack_ids
 from kerasllm.export.serving_tokenizer import ServingWordPiece
 
@@ -21,9 +23,6 @@ IDS_SPEC = {name: tf.TensorSpec([None, None], tf.int32, name=name)
             for name in ("token_ids", "segment_ids", "padding_mask")}
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="text")
 PAIR_SPEC = tf.TensorSpec([None], tf.string, name="text_pair")
-PAIR_LABELS = {"nsp": ["is_next", "random"], "sop": ["in_order", "swapped"]}
-CLASSIFY_TASKS = ("classify", "nsp", "sop")
-MLM_TASKS = ("mlm", "mlm+nsp")
 
 
 class BertServing(tf.Module):
@@ -31,7 +30,7 @@ class BertServing(tf.Module):
 
     Args:
         model: the run's Keras task model (or ``BertEncoder`` for task "encoder").
-        task: the run's task (classify, nsp, sop, mlm, mlm+nsp, encoder).
+        task: the run's task (a BERT task of ``kerasllm.tasks`` with ``serving``).
         vocabulary: list of str tokens.
         seq_length: int, texts are truncated / padded to this many tokens.
         lowercase, strip_accents: the run's tokenizer options.
@@ -49,15 +48,16 @@ class BertServing(tf.Module):
         self.model = self._no_dependency(model)
         self.model_variables = [v.value for v in model.variables]
         self.task = task
+        self.spec = tasks.get(task)
         self.seq_length = int(seq_length)
         self.tokenizer = ServingWordPiece(vocabulary, lowercase, strip_accents)
         self.vocabulary = tf.constant(vocabulary)
         ids = {t: vocabulary.index(t) for t in ("[PAD]", "[CLS]", "[SEP]", "[MASK]")}
         self.pad_id, self.cls_id, self.sep_id, self.mask_id = (
             ids["[PAD]"], ids["[CLS]"], ids["[SEP]"], ids["[MASK]"])
-        self.text_pair = bool(text_pair) or task in PAIR_LABELS
-        if task in CLASSIFY_TASKS:
-            labels = labels or PAIR_LABELS.get(task)
+        self.text_pair = bool(text_pair) or bool(self.spec.pair_labels)
+        if self.spec.serving == "classify":
+            labels = labels or list(self.spec.pair_labels)
             labels = labels or [str(i) for i in range(model.outputs[0].shape[-1])]
             self.labels = tf.constant(labels)
         self.top_k = min(int(top_k), len(vocabulary))
@@ -108,16 +108,12 @@ class BertServing(tf.Module):
                 "pooled_output": outputs["pooled_output"]}
 
     def from_text(self, inputs):
-        if self.task in CLASSIFY_TASKS:
-            return self.classify(inputs)
-        if self.task in MLM_TASKS:
-            return self.fill_masks(inputs)
-        return self.embed(inputs)
+        return getattr(self, self.spec.serving)(inputs)
 
     # -- ids-only outputs --------------------------------------------------------
 
     def from_ids(self, inputs):
-        if self.task in MLM_TASKS:  # logits at every position
+        if self.spec.masked_lm:  # logits at every position
             shape = tf.shape(inputs["token_ids"])
             positions = tf.broadcast_to(tf.range(shape[1]), shape)
             outputs = self.model({**inputs, "mask_positions": positions}, training=False)
@@ -145,7 +141,7 @@ class BertServing(tf.Module):
 
     def warmup_inputs(self):
         """signature name -> a small dict of numpy-able example inputs."""
-        texts = ["The [MASK] rose sharply." if self.task in MLM_TASKS else "Shares rose sharply.",
+        texts = ["The [MASK] rose sharply." if self.spec.masked_lm else "Shares rose sharply.",
                  ""]
         text_inputs = {"text": texts}
         if self.text_pair:

@@ -1,12 +1,13 @@
 """``export_run``: a RUN_DIR -> a versioned TF Serving SavedModel under MODEL_BASE."""
 from pathlib import Path
 
+from kerasllm import tasks
 from kerasllm.errors import KerasLLMError
 from kerasllm.export.bert_signatures import BertServing
 from kerasllm.export.models_config import read_models_config, update_models_config
 from kerasllm.export.versioned_writer import choose_version, write_version
 
-SUPPORTED_TASKS = ("classify", "nsp", "sop", "mlm", "mlm+nsp", "encoder", "lm")
+SUPPORTED_TASKS = tasks.with_field("serving")
 
 
 def _seq_length(run, max_seq_length):

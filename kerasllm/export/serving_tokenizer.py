@@ -33,9 +33,9 @@ import collections
 import tensorflow as tf
 from tensorflow.core.framework import attr_value_pb2
 
+from kerasllm.data.special_tokens import SPECIAL_TOKENS
 from kerasllm.export.char_tables import accent_strip_table, code_point_class
 
-SPECIAL_TOKENS = ("[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]")
 # "\x01" + letter + "\x01" stands for a special token; input "\x01" is first made "\x02"
 # (both are control characters that clean-up deletes anyway), so the marks cannot be forged.
 MARK = "\x01"

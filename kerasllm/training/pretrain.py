@@ -1,27 +1,19 @@
-"""``kerasllm pretrain``: BERT pretraining (MLM, NSP, MLM+NSP, SOP) with model.fit.
+"""``kerasllm pretrain``: BERT pretraining (MLM, NSP, MLM+NSP, SOP, MLM+SOP) with model.fit.
 
 Input is either a text corpus (``--corpus``: tokenized once, then pairs and
 masks made fresh every epoch, in a seed-determined order) or pretraining
 TFRecords from ``kerasllm data pretrain`` (``--examples DIR``, read in file
 order so a resumed run sees the same batches).
 """
+from kerasllm import tasks
 from kerasllm.errors import KerasLLMError
 from kerasllm.training import inputs, optimizers
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
 from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab, \
     wordpiece_settings
 
-TASKS = ("mlm", "nsp", "mlm+nsp", "sop")
+TASKS = tasks.names(job="pretrain")
 DEFAULT_SEQ_LENGTH = 128
-
-
-def task_model(task, encoder):
-    """The Keras task model for ``task`` around ``encoder``."""
-    from kerasllm import models
-
-    classes = {"mlm": models.BertMaskedLM, "nsp": models.BertNSP,
-               "mlm+nsp": models.BertPretrainer, "sop": models.BertSentenceOrder}
-    return classes[task](encoder)
 
 
 def _corpus_stream(options, tokenizer, global_batch):
@@ -99,7 +91,7 @@ def prepare(options, strategy):
     def build():
         from kerasllm.training.trainer import TrainPlan
 
-        model = task_model(task, bert_encoder(preset))
+        model = tasks.build_model(task, bert_encoder(preset))
         optimizer = optimizers.adamw(options["learning_rate"], options["warmup_steps"],
                                      steps_per_epoch * epochs, recipe.weight_decay, recipe.clipnorm)
         plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,

@@ -1,0 +1,127 @@
+"""The task registry: one record per task, read by every job, command and exporter.
+
+A run's ``config.yaml`` names its task; everything task-specific is looked up
+here instead of in per-module task lists:
+
+- ``model``: the ``kerasllm.models`` class built around the encoder; its loss
+  and metrics are that class's ``compile()`` defaults (``_default_compile``);
+- ``job``: the training job that makes runs of the task (``pretrain``,
+  ``finetune``, ``train-lm``; None: only ``import-hf`` makes them);
+- ``evaluator`` / ``predictor``: ``"module:function"`` paths into
+  ``kerasllm.evaluation`` / ``kerasllm.inference`` (resolved on use, so this
+  module imports neither TensorFlow nor the modules that import it);
+- ``hf_architecture`` and ``hf_heads``: the transformers class and the
+  state-dict prefixes of its head tensors (``kerasllm.checkpoints.weight_map``
+  maps each prefix to the model's head); ``hf_export_as``: the task whose
+  checkpoint a run without a transformers class of its own is exported as;
+- ``serving``: the ``BertServing`` method that turns packed ids into the
+  raw-text signature's outputs;
+- ``pair_labels``: fixed class names of a sentence-pair head; ``masked_lm``:
+  the model takes ``mask_positions``; ``labelled``: the run keeps labels.txt.
+
+Adding a task means its own model / data / metric files plus one entry here.
+"""
+import dataclasses
+import importlib
+
+from kerasllm.errors import KerasLLMError
+
+
+@dataclasses.dataclass(frozen=True)
+class Task:
+    name: str
+    model: str = None
+    job: str = None
+    family: str = "bert"
+    evaluator: str = None
+    predictor: str = None
+    hf_architecture: str = None
+    hf_heads: tuple = ()
+    hf_export_as: str = None
+    serving: str = None
+    pair_labels: tuple = ()
+    masked_lm: bool = False
+    labelled: bool = False
+
+    def resolve(self, field):
+        """The function a ``"module:function"`` field names (None if the task has none)."""
+        path = getattr(self, field)
+        if path is None:
+            return None
+        module, _, attr = path.partition(":")
+        return getattr(importlib.import_module(module), attr)
+
+
+_EVAL = "kerasllm.evaluation:"
+_PRETRAIN_EVAL = _EVAL + "evaluate_pretraining"
+
+TASKS = {t.name: t for t in (
+    Task("mlm", "BertMaskedLM", "pretrain", evaluator=_PRETRAIN_EVAL,
+         hf_architecture="BertForMaskedLM", hf_heads=("cls.predictions",),
+         serving="fill_masks", masked_lm=True),
+    Task("nsp", "BertNSP", "pretrain", evaluator=_PRETRAIN_EVAL,
+         hf_architecture="BertForNextSentencePrediction", hf_heads=("cls.seq_relationship",),
+         serving="classify", pair_labels=("is_next", "random")),
+    Task("mlm+nsp", "BertPretrainer", "pretrain", evaluator=_PRETRAIN_EVAL,
+         hf_architecture="BertForPreTraining",
+         hf_heads=("cls.predictions", "cls.seq_relationship"), serving="fill_masks",
+         masked_lm=True),
+    # Sentence order (ALBERT): transformers has no BERT class for the SOP head, so
+    # sop exports as its encoder and mlm+sop as its masked-LM half.
+    Task("sop", "BertSentenceOrder", "pretrain", evaluator=_PRETRAIN_EVAL, hf_export_as="encoder",
+         serving="classify", pair_labels=("in_order", "swapped")),
+    Task("mlm+sop", "BertPretrainer", "pretrain", evaluator=_PRETRAIN_EVAL, hf_export_as="mlm",
+         serving="fill_masks", masked_lm=True),
+    Task("classify", "BertClassifier", "finetune", evaluator=_EVAL + "evaluate_classifier",
+         predictor="kerasllm.inference:predict", hf_architecture="BertForSequenceClassification",
+         hf_heads=("classifier",), serving="classify", labelled=True),
+    Task("encoder", "BertEncoder", hf_architecture="BertModel", serving="embed"),
+    Task("lm", "LSTMLanguageModel", "train-lm", family="lstm",
+         evaluator=_EVAL + "evaluate_language_model", serving="lstm"),
+)}
+
+
+def get(name, where="config.yaml task"):
+    """The record of task ``name``; an unknown name is one clear error."""
+    if name not in TASKS:
+        raise KerasLLMError(f"{where} {name!r}: unknown task; known: {', '.join(TASKS)}.")
+    return TASKS[name]
+
+
+def names(**matching):
+    """Task names, in registry order, whose fields equal ``matching`` (e.g. ``job="pretrain"``)."""
+    return tuple(t.name for t in TASKS.values()
+                 if all(getattr(t, k) == v for k, v in matching.items()))
+
+
+def with_field(field):
+    """Task names whose ``field`` is set (truthy)."""
+    return tuple(t.name for t in TASKS.values() if getattr(t, field))
+
+
+def for_checkpoint(architecture, heads):
+    """The task of a Hugging Face checkpoint: its ``architectures[0]`` when the registry
+    knows it and the file holds that class's heads, else the task whose heads are exactly
+    ``heads`` (the head prefixes present); no head at all is the encoder."""
+    heads = set(heads)
+    for task in TASKS.values():
+        if task.hf_architecture and task.hf_architecture == architecture \
+                and set(task.hf_heads) == heads:
+            return task
+    for task in TASKS.values():
+        if task.hf_architecture and set(task.hf_heads) == heads:
+            return task
+    return None
+
+
+def build_model(name, encoder, num_classes=None, dropout=None):
+    """The task model of ``name`` around ``encoder`` (the encoder itself for "encoder")."""
+    from kerasllm import models
+
+    task = get(name)
+    if task.name == "encoder":
+        return encoder
+    kwargs = {} if num_classes is None else {"num_classes": num_classes}
+    if dropout is not None:
+        kwargs["dropout"] = dropout
+    return getattr(models, task.model)(encoder, **kwargs)
