@@ -5,14 +5,19 @@ here instead of in per-module task lists:
 
 - ``model``: the ``kerasllm.models`` class built around the encoder; its loss
   and metrics are that class's ``compile()`` defaults (``_default_compile``);
-- ``job``: the training job that makes runs of the task (``pretrain``,
-  ``finetune``, ``train-lm``; None: only ``import-hf`` makes them);
-- ``evaluator`` / ``predictor``: ``"module:function"`` paths into
-  ``kerasllm.evaluation`` / ``kerasllm.inference`` (resolved on use, so this
-  module imports neither TensorFlow nor the modules that import it);
+- ``job``: the command that makes runs of the task (``pretrain``,
+  ``finetune``, ``train-lm``; None: only ``import-hf`` makes them), ``trainer``
+  the job function it runs and ``reader`` the function that reads its
+  labelled files (fine-tuning tasks);
+- ``evaluator`` / ``predictor`` / ``formatter``: ``(run, ...) -> metrics``,
+  ``(run, texts) -> results`` and what ``kerasllm predict`` prints of them. These and ``trainer`` / ``reader`` are ``"module:function"``
+  paths, resolved on use, so this module imports neither TensorFlow nor the
+  modules that import it;
 - ``hf_architecture`` and ``hf_heads``: the transformers class and the
   state-dict prefixes of its head tensors (``kerasllm.checkpoints.weight_map``
-  maps each prefix to the model's head); ``hf_export_as``: the task whose
+  maps each prefix to the model's head); ``hf_pooler``: whether that class has
+  the pooler (BertForMaskedLM and BertForTokenClassification do not);
+  ``hf_export_as``: the task whose
   checkpoint a run without a transformers class of its own is exported as;
 - ``serving``: the ``BertServing`` method that turns packed ids into the
   raw-text signature's outputs;
@@ -33,11 +38,15 @@ class Task:
     model: str = None
     job: str = None
     family: str = "bert"
+    trainer: str = None
+    reader: str = None
     evaluator: str = None
     predictor: str = None
+    formatter: str = None
     hf_architecture: str = None
     hf_heads: tuple = ()
     hf_export_as: str = None
+    hf_pooler: bool = True
     serving: str = None
     pair_labels: tuple = ()
     masked_lm: bool = False
@@ -53,30 +62,41 @@ class Task:
 
 
 _EVAL = "kerasllm.evaluation:"
-_PRETRAIN_EVAL = _EVAL + "evaluate_pretraining"
+_PRETRAIN = dict(job="pretrain", trainer="kerasllm.training.pretrain:pretrain",
+                 evaluator=_EVAL + "evaluate_pretraining")
 
 TASKS = {t.name: t for t in (
-    Task("mlm", "BertMaskedLM", "pretrain", evaluator=_PRETRAIN_EVAL,
-         hf_architecture="BertForMaskedLM", hf_heads=("cls.predictions",),
+    Task("mlm", "BertMaskedLM", **_PRETRAIN,
+         hf_architecture="BertForMaskedLM", hf_heads=("cls.predictions",), hf_pooler=False,
          serving="fill_masks", masked_lm=True),
-    Task("nsp", "BertNSP", "pretrain", evaluator=_PRETRAIN_EVAL,
+    Task("nsp", "BertNSP", **_PRETRAIN,
          hf_architecture="BertForNextSentencePrediction", hf_heads=("cls.seq_relationship",),
          serving="classify", pair_labels=("is_next", "random")),
-    Task("mlm+nsp", "BertPretrainer", "pretrain", evaluator=_PRETRAIN_EVAL,
+    Task("mlm+nsp", "BertPretrainer", **_PRETRAIN,
          hf_architecture="BertForPreTraining",
          hf_heads=("cls.predictions", "cls.seq_relationship"), serving="fill_masks",
          masked_lm=True),
     # Sentence order (ALBERT): transformers has no BERT class for the SOP head, so
     # sop exports as its encoder and mlm+sop as its masked-LM half.
-    Task("sop", "BertSentenceOrder", "pretrain", evaluator=_PRETRAIN_EVAL, hf_export_as="encoder",
+    Task("sop", "BertSentenceOrder", **_PRETRAIN, hf_export_as="encoder",
          serving="classify", pair_labels=("in_order", "swapped")),
-    Task("mlm+sop", "BertPretrainer", "pretrain", evaluator=_PRETRAIN_EVAL, hf_export_as="mlm",
+    Task("mlm+sop", "BertPretrainer", **_PRETRAIN, hf_export_as="mlm",
          serving="fill_masks", masked_lm=True),
-    Task("classify", "BertClassifier", "finetune", evaluator=_EVAL + "evaluate_classifier",
-         predictor="kerasllm.inference:predict", hf_architecture="BertForSequenceClassification",
+    Task("classify", "BertClassifier", "finetune", trainer="kerasllm.training.finetune:finetune",
+         reader="kerasllm.data.classification:read_classification_file",
+         evaluator=_EVAL + "evaluate_classifier",
+         predictor="kerasllm.inference:predict", formatter="kerasllm.cli.predict_output:labels",
+         hf_architecture="BertForSequenceClassification",
          hf_heads=("classifier",), serving="classify", labelled=True),
+    Task("ner", "BertTokenClassifier", "finetune",
+         trainer="kerasllm.training.tag_finetune:finetune_tagger",
+         reader="kerasllm.data.tagging:read_tagging_file", evaluator="kerasllm.tagging:evaluate_tagger",
+         predictor="kerasllm.tagging:tag_entities",
+         formatter="kerasllm.cli.predict_output:entities", hf_architecture="BertForTokenClassification",
+         hf_heads=("classifier",), hf_pooler=False, serving="entities", labelled=True),
     Task("encoder", "BertEncoder", hf_architecture="BertModel", serving="embed"),
     Task("lm", "LSTMLanguageModel", "train-lm", family="lstm",
+         trainer="kerasllm.training.train_lm:train_lm",
          evaluator=_EVAL + "evaluate_language_model", serving="lstm"),
 )}
 

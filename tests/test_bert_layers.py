@@ -92,6 +92,8 @@ def test_pooler_and_classification_head_layer_checks():
     run_layer_checks(CLSPooler, {}, input_data=X, expected_output_shape=(B, H))
     run_layer_checks(ClassificationHead, {"num_classes": 3}, input_data=X[:, 0],
                      expected_output_shape=(B, 3), mixed_precision_output_dtype="float32")
+    run_layer_checks(ClassificationHead, {"num_classes": 3}, input_data=X,  # per token (NER)
+                     expected_output_shape=(B, T, 3), mixed_precision_output_dtype="float32")
 
 
 @pytest.mark.parametrize("use_pooler", [False, True])

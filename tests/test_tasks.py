@@ -17,7 +17,7 @@ def test_every_task_resolves_its_model_evaluator_and_predictor():
 
     for task in tasks.TASKS.values():
         assert hasattr(models, task.model), task.name
-        for field in ("evaluator", "predictor"):
+        for field in ("trainer", "reader", "evaluator", "predictor", "formatter"):
             assert getattr(task, field) is None or callable(task.resolve(field)), task.name
         assert task.hf_export_as is None or tasks.get(task.hf_export_as).hf_architecture
 
@@ -26,6 +26,8 @@ def test_checkpoint_heads_and_architecture_pick_the_task():
     assert tasks.for_checkpoint(None, {"cls.predictions", "cls.seq_relationship"}).name == "mlm+nsp"
     assert tasks.for_checkpoint("BertForMaskedLM", {"cls.predictions"}).name == "mlm"
     assert tasks.for_checkpoint(None, {"classifier"}).name == "classify"
+    assert tasks.for_checkpoint("BertForTokenClassification", {"classifier"}).name == "ner"
+    assert tasks.for_checkpoint("BertForSequenceClassification", {"classifier"}).name == "classify"
     assert tasks.for_checkpoint(None, set()).name == "encoder"
     assert tasks.for_checkpoint(None, {"classifier", "cls.predictions"}) is None
 

@@ -22,10 +22,11 @@ ENCODER_PREFIXES = ("embeddings.", "encoder.", "pooler.")
 def hf_tensors(model, task, architecture):
     """``{transformers state-dict name: np.ndarray}`` for a task model."""
     tensors = {}
+    pooler = tasks.get(task).hf_pooler
     for entry in weight_entries(model, task):
         name = entry.hf_name
-        if architecture == "BertForMaskedLM" and name.startswith("pooler."):
-            continue  # BertForMaskedLM has no pooler; transformers would flag it unexpected
+        if not pooler and name.startswith("pooler."):
+            continue  # e.g. BertForMaskedLM has none; transformers would flag it unexpected
         if architecture != "BertModel" and name.startswith(ENCODER_PREFIXES):
             name = "bert." + name
         tensors[name] = entry.read()

@@ -170,10 +170,12 @@ def pretrain(**options):
 
 
 @click.command("finetune")
+@click.option("--task", type=click.Choice(tasks.names(job="finetune")), default="classify",
+              show_default=True, help="classify: one label per text; ner: one tag per word.")
 @click.option("--init", required=True,
               help="RUN_DIR to start from (pretrain / import-hf run), or 'none'.")
 @click.option("--train", required=True, type=click.Path(dir_okay=False),
-              help="Labelled CSV / TSV / JSONL.")
+              help="Labelled CSV / TSV / JSONL (classify); CoNLL or JSONL tokens/tags (ner).")
 @click.option("--eval", "eval", type=click.Path(dir_okay=False), default=None,
               help="Held-out labelled file, evaluated after every epoch.")
 @click.option("--preset", default="bert_mini", show_default=True,
@@ -184,6 +186,9 @@ def pretrain(**options):
 @click.option("--text-column", default="text", show_default=True)
 @click.option("--pair-column", default=None, help="Second text column (sentence pairs).")
 @click.option("--label-column", default="label", show_default=True)
+@click.option("--tag-column", type=click.IntRange(min=1), default=None,
+              help="ner, CoNLL files: the tag's column, counted from 0 = the word "
+                   "[default: the last column].")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--early-stopping", type=click.IntRange(min=0), default=0, show_default=True,
               help="Stop after this many epochs without a lower --eval loss (0 = off). With "
@@ -195,17 +200,20 @@ def pretrain(**options):
 @click.option("--clipnorm", type=click.FloatRange(min=0, min_open=True), default=1.0,
               show_default=True)
 @click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.1,
-              show_default=True, help="Classification-head dropout.")
+              show_default=True, help="Classification / tagging head dropout.")
 @_common(batch_size=str(FINETUNE_BATCH_SIZE), learning_rate=str(FINETUNE_LEARNING_RATE))
 @_run
 def finetune(**options):
-    """Fine-tune a BERT text classifier into RUN_DIR."""
+    """Fine-tune a BERT text classifier (--task classify) or entity tagger (--task ner)
+    into RUN_DIR."""
     train_checks.finetune(options)
-    from kerasllm.training.finetune import finetune as job
-
+    task = tasks.get(options.pop("task"), "--task")
+    unused = ("text_column", "pair_column", "label_column") if task.name == "ner" else ("tag_column",)
+    for name in unused:  # not recorded in config.yaml: they do not shape this run
+        options.pop(name)
     options["batch_size"] = options["batch_size"] or FINETUNE_BATCH_SIZE
     options["learning_rate"] = options["learning_rate"] or FINETUNE_LEARNING_RATE
-    job(**options)
+    task.resolve("trainer")(**options)
 
 
 @click.command("train-lm")

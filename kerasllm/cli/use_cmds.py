@@ -19,7 +19,8 @@ RUN_DIR = click.argument("run_dir", type=click.Path(file_okay=False))
 @RUN_DIR
 @click.option("--data", "data", multiple=True, required=True,
               help="Held-out data: corpus glob or --examples dir (pretrain), text file(s) "
-                   "(lm), labelled CSV/JSONL (classify). Repeat for several.")
+                   "(lm), labelled CSV/JSONL (classify), CoNLL / JSONL tags (ner). Repeat for "
+                   "several.")
 @click.option("--output", "output", type=click.Path(dir_okay=False), default=None,
               help="JSON file for the metrics [default: RUN_DIR/eval_metrics.json].")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1),
@@ -36,7 +37,7 @@ def evaluate(run_dir, data, output, batch_size, max_examples, seed, overwrite):
 
     config = checks.run_config(run_dir, "evaluate")
     metrics_path(run_dir, data, output, overwrite)
-    if config.get("task") == "classify":
+    if config.get("task") in tasks.with_field("reader"):  # labelled files, not a corpus
         for path in data:
             checks.text_file(path, "--data")
     elif not all(os.path.isdir(p) or str(p).endswith(".tfrecord") for p in data):
@@ -116,22 +117,12 @@ def fill_mask(run_dir, text, input_file, column, top_k, as_json):
               help="Second segment for pair classifiers; one per --text.")
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
 def predict(run_dir, texts, input_file, column, pairs, as_json):
-    """Classify texts with a classifier RUN_DIR: label name and probabilities."""
-    checks.run_config(run_dir, "predict", tasks=("classify",),
-                      need="a classifier run (task classify)")
+    """Classify texts with a classifier RUN_DIR (label name and probabilities), or find
+    entities with a tagging RUN_DIR (type, text, character offsets, score)."""
+    config = checks.run_config(run_dir, "predict", tasks=tasks.with_field("formatter"),
+                               need="a classifier run (task classify) or a tagging run (task ner)")
     texts = gather_texts(texts, input_file, column)
     pairs = gather_texts(pairs, what="--text-pair") if pairs else ()
-    from kerasllm.inference import predict as classify
     from kerasllm.runs import load_run
 
-    run = load_run(run_dir)
-    probs, predicted = classify(run, list(texts), list(pairs) if pairs else None)
-    names = run.labels or [str(i) for i in range(probs.shape[-1])]
-    for text, row, label in zip(texts, probs, predicted):
-        if as_json:
-            click.echo(json.dumps({"text": text, "label": label,
-                                   "probabilities": dict(zip(names, map(float, row)))}))
-        else:
-            top = ", ".join(f"{n}={p:.4f}" for n, p in sorted(
-                zip(names, row), key=lambda item: -item[1]))
-            click.echo(f"{label}\t{top}\t{text}")
+    tasks.get(config["task"]).resolve("formatter")(load_run(run_dir), texts, pairs, as_json)

@@ -12,13 +12,13 @@ their longest row (dynamic padding) and can be grouped by length
 """
 import csv
 import dataclasses
-import json
 import os
 from typing import List, Optional
 
 import numpy as np
 import tensorflow as tf
 
+from kerasllm.data.jsonl import jsonl_rows
 from kerasllm.data.packing import pack_inputs, trim_to_longest
 from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.errors import DataError, location
@@ -55,23 +55,9 @@ def _csv_rows(path, delimiter):
             start = reader.line_num + 1
 
 
-def _jsonl_rows(path):
-    with open(path, encoding="utf-8-sig") as f:
-        for number, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            try:
-                record = json.loads(raw)
-            except json.JSONDecodeError as err:
-                raise DataError(f"{location(path, number)}: not valid JSON ({err.msg}).") from None
-            if not isinstance(record, dict):
-                raise DataError(f"{location(path, number)}: expected a JSON object per line.")
-            yield number, record, list(record)
-
-
 def _rows(path):
     if path.endswith(".jsonl") or path.endswith(".json"):
-        return _jsonl_rows(path)
+        return jsonl_rows(path)
     if path.endswith(".tsv") or path.endswith(".tab"):
         return _csv_rows(path, "\t")
     if path.endswith(".csv"):

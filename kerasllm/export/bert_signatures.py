@@ -9,6 +9,7 @@ the task's ``serving`` in ``kerasllm.tasks``):
 - mlm / mlm+nsp / mlm+sop: ``serving_default(text)`` -> ``top_tokens`` (B, M, k) string and
   ``top_probabilities`` (B, M, k) for each ``[MASK]`` (M = most masks in the batch;
   missing masks give "" and 0);
+- ner: ``serving_default(text)`` -> entities (``kerasllm.export.entity_signature``);
 - encoder: ``serving_default(text)`` -> ``embedding`` (B, H) (mean over real tokens,
   L2-normalised) and ``pooled_output`` (B, H);
 - every task: ``predict_ids(token_ids, segment_ids, padding_mask)`` -> raw model outputs.
@@ -16,6 +17,7 @@ the task's ``serving`` in ``kerasllm.tasks``):
 import tensorflow as tf
 
 from kerasllm import tasks
+from kerasllm.export.entity_signature import EntityServing
 from kerasllm.export.serving_packer import pack_ids
 from kerasllm.export.serving_tokenizer import ServingWordPiece
 
@@ -34,7 +36,7 @@ class BertServing(tf.Module):
         vocabulary: list of str tokens.
         seq_length: int, texts are truncated / padded to this many tokens.
         lowercase, strip_accents: the run's tokenizer options.
-        labels: class names (classifiers); None gives "0", "1", ...
+        labels: class / tag names (classifiers, taggers); None gives "0", "1", ...
         text_pair: bool, the classifier takes ``text_pair`` too.
         top_k: int, predictions kept per ``[MASK]``.
     """
@@ -60,6 +62,9 @@ class BertServing(tf.Module):
             labels = labels or list(self.spec.pair_labels)
             labels = labels or [str(i) for i in range(model.outputs[0].shape[-1])]
             self.labels = tf.constant(labels)
+        if self.spec.serving == "entities":
+            self.entities = EntityServing(model, self.tokenizer, labels, self.seq_length,
+                                          self.cls_id, self.sep_id, self.pad_id)
         self.top_k = min(int(top_k), len(vocabulary))
 
     # -- shared steps ----------------------------------------------------------
@@ -110,6 +115,12 @@ class BertServing(tf.Module):
     def from_text(self, inputs):
         return getattr(self, self.spec.serving)(inputs)
 
+    def serve_text(self, text, text_pair=None):
+        """The ``serving_default`` outputs of (B,) raw texts (and pairs)."""
+        if self.spec.serving == "entities":  # packs its own windows: words need offsets
+            return self.entities(text)
+        return self.from_text(self.encode(text, text_pair))
+
     # -- ids-only outputs --------------------------------------------------------
 
     def from_ids(self, inputs):
@@ -128,11 +139,10 @@ class BertServing(tf.Module):
     def signatures(self):
         """name -> concrete function, for ``tf.saved_model.save(..., signatures=...)``."""
         if self.text_pair:
-            text_fn = tf.function(lambda text, text_pair: self.from_text(self.encode(text, text_pair)),
+            text_fn = tf.function(lambda text, text_pair: self.serve_text(text, text_pair),
                                   input_signature=[TEXT_SPEC, PAIR_SPEC])
         else:
-            text_fn = tf.function(lambda text: self.from_text(self.encode(text)),
-                                  input_signature=[TEXT_SPEC])
+            text_fn = tf.function(lambda text: self.serve_text(text), input_signature=[TEXT_SPEC])
         ids_fn = tf.function(lambda token_ids, segment_ids, padding_mask: self.from_ids(
             {"token_ids": token_ids, "segment_ids": segment_ids, "padding_mask": padding_mask}),
             input_signature=list(IDS_SPEC.values()))

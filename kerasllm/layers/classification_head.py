@@ -9,7 +9,8 @@ from kerasllm.layers.initializers import clone_initializer
 @keras.saving.register_keras_serializable(package="kerasllm")
 class ClassificationHead(keras.layers.Layer):
     """Class logits from a pooled sentence vector (Hugging Face
-    ``BertForSequenceClassification``: dropout, then ``classifier``).
+    ``BertForSequenceClassification``: dropout, then ``classifier``) or from every
+    token's vector (``BertForTokenClassification``: the same two steps per token).
 
     Args:
         num_classes: int. Number of classes.
@@ -18,11 +19,12 @@ class ClassificationHead(keras.layers.Layer):
         **kwargs: base layer arguments (``name``, ``dtype``, ...).
 
     Call arguments:
-        pooled_output: (B, H) tensor (e.g. the encoder's ``pooled_output``).
+        pooled_output: (B, H) tensor (the encoder's ``pooled_output``), or (B, T, H)
+            (its ``sequence_output``) for per-token logits.
         training: bool. Whether dropout is active.
 
     Returns:
-        (B, num_classes) float32 logits.
+        (B, num_classes) float32 logits ((B, T, num_classes) for (B, T, H) input).
 
     Example:
     >>> ClassificationHead(num_classes=3)(np.random.rand(2, 16).astype("float32")).shape

@@ -5,4 +5,5 @@ from kerasllm.models.bert_nsp import BertNSP  # noqa: F401
 from kerasllm.models.bert_pretrainer import BertPretrainer  # noqa: F401
 from kerasllm.models.bert_sentence_order import BertSentenceOrder  # noqa: F401
 from kerasllm.models.bert_classifier import BertClassifier  # noqa: F401
+from kerasllm.models.bert_token_classifier import BertTokenClassifier  # noqa: F401
 from kerasllm.models.lstm_language_model import LSTMLanguageModel  # noqa: F401

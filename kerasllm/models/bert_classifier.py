@@ -30,14 +30,16 @@ class BertClassifier(BertTask):
     >>> model.compile(optimizer=keras.optimizers.AdamW(2e-5))
     """
 
+    encoder_output = "pooled_output"  # (B, H); BertTokenClassifier: every token's vector
+
     def __init__(self, encoder, num_classes, dropout=0.1, **kwargs):
         self.encoder = encoder
         self.classification_head = ClassificationHead(
             num_classes, dropout=dropout, kernel_initializer=bert_kernel_initializer(),
             name="classification_head")
         inputs = bert_inputs()
-        pooled = encoder(encoder_inputs(inputs))["pooled_output"]  # (B, H)
-        logits = self.classification_head(pooled)  # (B, C)
+        features = encoder(encoder_inputs(inputs))[self.encoder_output]
+        logits = self.classification_head(features)  # (B, C) or (B, T, C)
         super().__init__(inputs=inputs, outputs=logits, **kwargs)
         self.num_classes = num_classes
         self.dropout = dropout

@@ -8,10 +8,10 @@ from ``--vocab`` or learned from the training texts.
 import dataclasses
 
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs, optimizers
-from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
-from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab, \
-    wordpiece_settings
+from kerasllm.training import inputs
+from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start
+from kerasllm.training.job import JobSpec, job_config, run_job
+from kerasllm.training.models_setup import wordpiece_settings
 
 
 def _read(path, options, require_pairs):
@@ -22,28 +22,10 @@ def _read(path, options, require_pairs):
         pair_column=options.get("pair_column") if require_pairs else None)
 
 
-def _initial_run(options):
-    """``(config, tokenizer)`` of --init RUN_DIR; its model is loaded later, in scope."""
-    from kerasllm import runs
-
-    config = runs.read_config(options["init"])
-    if config.get("family") != "bert":
-        raise KerasLLMError(f"--init {options['init']}: a {config.get('family')} run; "
-                            f"fine-tuning needs a BERT run (pretrain or import-hf).")
-    return config, runs.load_tokenizer_for(options["init"], config)
-
-
-def _encoder_of(model):
-    from kerasllm.models import BertEncoder
-
-    return model if isinstance(model, BertEncoder) else model.encoder
-
-
 def prepare(options, strategy):
     """Resolve the fine-tuning job (see ``kerasllm.training.job``)."""
     from kerasllm.data import encode_labels, label_vocabulary
     from kerasllm.data.classification import encode_texts
-    from kerasllm.presets import BertConfig
 
     pairs = bool(options.get("pair_column"))
     train = _read(options["train"], options, pairs)
@@ -53,20 +35,8 @@ def prepare(options, strategy):
         raise KerasLLMError(
             f"--train {options['train']}: every row has the label {labels[0]!r} in column "
             f"'{options['label_column']}'; a classifier needs at least two labels.")
-    from_run = str(options["init"]).lower() != "none"
-    if from_run:
-        init_config, tokenizer = _initial_run(options)
-        model_config = BertConfig(**init_config["model"])
-        tokens = list(tokenizer.vocabulary)
-        if model_config.max_sequence_length < options["seq_length"]:
-            raise KerasLLMError(
-                f"--seq-length {options['seq_length']} exceeds the --init run's "
-                f"max_sequence_length {model_config.max_sequence_length}.")
-    else:
-        texts = train.texts + (train.pairs or [])
-        tokenizer, tokens = learn_or_load_wordpiece(resumed_vocab(options), texts,
-                                                    options["vocab_size"], "--train")
-        model_config = bert_preset(options["preset"], len(tokens), options["seq_length"]).model
+    tokenizer, tokens, model_config, from_run = finetune_start(
+        options, train.texts + (train.pairs or []))
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
     seq_length = options["seq_length"]
     x = encode_texts(train, tokenizer, seq_length)
@@ -82,31 +52,18 @@ def prepare(options, strategy):
         eval_data = tf.data.Dataset.from_tensor_slices(
             (encode_texts(evaluation, tokenizer, seq_length), encode_labels(evaluation, labels))
         ).batch(global_batch)
-    steps_per_epoch, epochs = schedule_length(options, data_steps, default_epochs=3)
-    total = steps_per_epoch * epochs
-    warmup = options.get("warmup_steps")
-    warmup = int(0.1 * total) if warmup is None else warmup  # BERT: 10 % of fine-tuning steps
+    fit_args = finetune_fit(options, batches, data_steps, eval_data, global_batch * seq_length)
     preset_name = None if from_run else options["preset"]
     config = job_config("finetune", "classify", "bert", preset_name,
                         dataclasses.asdict(model_config), wordpiece_settings(tokenizer),
                         seq_length, options, text_pair=pairs)
 
     def build():
-        from kerasllm import runs
         from kerasllm.models import BertClassifier
-        from kerasllm.training.trainer import TrainPlan
 
-        if from_run:
-            encoder = _encoder_of(runs.load_model(options["init"]))
-        else:
-            encoder = bert_encoder(bert_preset(options["preset"], len(tokens), seq_length))
+        encoder = finetune_encoder(options, from_run, len(tokens))
         model = BertClassifier(encoder, num_classes=len(labels), dropout=options["dropout"])
-        optimizer = optimizers.adamw(options["learning_rate"], warmup, total,
-                                     options["weight_decay"], options["clipnorm"])
-        plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,
-                         eval_data=eval_data, tokens_per_step=global_batch * seq_length,
-                         patience=options.get("early_stopping") or 0)
-        return model, {"optimizer": optimizer}, plan
+        return (model, *fit_args())
 
     return JobSpec(config=config, vocab=tokens, build=build, labels=labels)
 
