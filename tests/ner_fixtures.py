@@ -21,15 +21,17 @@ def _entity(words, kind, scheme):
 
 
 def sentences(n, seed=0, scheme="bio"):
-    """``n`` sentences as lists of (word, tag): filler words with 1-2 entities."""
+    """``n`` sentences as lists of (word, tag): 1-3 people / places in random order, with
+    0-3 filler words around each, so a tagger must learn the names, not their positions."""
     rng = random.Random(seed)
     out = []
     for _ in range(n):
-        words = [(w, "O") for w in rng.sample(FILLER, 3)]
-        words += _entity(rng.choice(PEOPLE), "PER", scheme)
-        words += [(w, "O") for w in rng.sample(FILLER, 2)]
-        words += _entity(rng.choice(PLACES), "LOC", scheme)
-        words.append((".", "O"))
+        words = []
+        for _ in range(rng.randint(1, 3)):
+            words += [(w, "O") for w in rng.sample(FILLER, rng.randint(0, 3))]
+            kind, names = rng.choice([("PER", PEOPLE), ("LOC", PLACES)])
+            words += _entity(rng.choice(names), kind, scheme)
+        words += [(w, "O") for w in rng.sample(FILLER, rng.randint(0, 2))] + [(".", "O")]
         out.append(words)
     return out
 
