@@ -5,13 +5,12 @@ model batch by batch (each batch cut to its longest row), read each word's
 tag at its first WordPiece and decode entities with conlleval's rules
 (``kerasllm.data.tag_schemes``).
 """
-import unicodedata
-
 import numpy as np
 
 from kerasllm.data.tag_schemes import entity_spans
 from kerasllm.data.tag_windows import encode_tag_ids, encode_windows, word_predictions
 from kerasllm.data.text_decoding import decode_text
+from kerasllm.data.word_offsets import split_words
 from kerasllm.errors import KerasLLMError
 
 
@@ -61,38 +60,6 @@ def evaluate_tagger(run, paths, batch_size=32, max_examples=None, seed=0):
         metrics[f"f1_{kind}"] = values["f1"]
     metrics.update(entities=scores["entities"], sentences=len(gold))
     return metrics
-
-
-def _is_punctuation(ch):
-    code = ord(ch)
-    return (33 <= code <= 47 or 58 <= code <= 64 or 91 <= code <= 96 or 123 <= code <= 126
-            or unicodedata.category(ch).startswith("P"))
-
-
-def _is_cjk(ch):
-    code = ord(ch)
-    return (0x4E00 <= code <= 0x9FFF or 0x3400 <= code <= 0x4DBF or 0x20000 <= code <= 0x2A6DF
-            or 0x2A700 <= code <= 0x2B81F or 0x2B920 <= code <= 0x2CEAF
-            or 0xF900 <= code <= 0xFAFF or 0x2F800 <= code <= 0x2FA1F)
-
-
-def split_words(text):
-    """``[(word, start, end)]``: BERT's words (tab, newline, CR, space and Unicode
-    separators split; each punctuation mark and CJK ideograph is a word) with character
-    offsets into ``text``. Python, not the tokenizer's TF graph, because that graph does
-    not return offsets; ``kerasllm.export.entity_signature`` splits alike in core TF ops."""
-    words, start = [], None
-    for i, ch in enumerate(text + " "):
-        alone = _is_punctuation(ch) or _is_cjk(ch)
-        if ch in "\t\n\r " or unicodedata.category(ch) in ("Zs", "Zl", "Zp") or alone:
-            if start is not None:
-                words.append((text[start:i], start, i))
-                start = None
-            if alone and i < len(text):
-                words.append((ch, i, i + 1))
-        elif start is None:
-            start = i
-    return words
 
 
 def tag_entities(run, texts, batch_size=32):

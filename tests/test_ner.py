@@ -12,7 +12,7 @@ from kerasllm.data.tag_windows import encode_windows, word_predictions
 from kerasllm.data.tagging import read_tagging_file, tag_vocabulary
 from kerasllm.errors import DataError
 from kerasllm.models import BertEncoder, BertTokenClassifier
-from kerasllm.tagging import split_words
+from kerasllm.data.word_offsets import split_words
 from ner_fixtures import sentences, train_tagger, write_jsonl
 from tiny_runs import BERT, BERT_VOCAB
 

@@ -27,6 +27,7 @@ def test_checkpoint_heads_and_architecture_pick_the_task():
     assert tasks.for_checkpoint("BertForMaskedLM", {"cls.predictions"}).name == "mlm"
     assert tasks.for_checkpoint(None, {"classifier"}).name == "classify"
     assert tasks.for_checkpoint("BertForTokenClassification", {"classifier"}).name == "ner"
+    assert tasks.for_checkpoint(None, {"qa_outputs"}).name == "qa"
     assert tasks.for_checkpoint("BertForSequenceClassification", {"classifier"}).name == "classify"
     assert tasks.for_checkpoint(None, set()).name == "encoder"
     assert tasks.for_checkpoint(None, {"classifier", "cls.predictions"}) is None

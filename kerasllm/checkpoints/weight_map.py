@@ -96,6 +96,7 @@ HEADS = {
     "cls.predictions": lambda model: _mlm_entries(model.masked_lm_head),
     "cls.seq_relationship": lambda model: _dense("cls.seq_relationship", model.nsp_head.dense),
     "classifier": lambda model: _dense("classifier", model.classification_head.dense),
+    "qa_outputs": lambda model: _dense("qa_outputs", model.classification_head.dense),
 }
 
 

@@ -171,11 +171,13 @@ def pretrain(**options):
 
 @click.command("finetune")
 @click.option("--task", type=click.Choice(tasks.names(job="finetune")), default="classify",
-              show_default=True, help="classify: one label per text; ner: one tag per word.")
+              show_default=True, help="classify: one label per text; ner: one tag per word; "
+                                      "qa: answer spans (SQuAD v1.1 / v2.0 JSON).")
 @click.option("--init", required=True,
               help="RUN_DIR to start from (pretrain / import-hf run), or 'none'.")
 @click.option("--train", required=True, type=click.Path(dir_okay=False),
-              help="Labelled CSV / TSV / JSONL (classify); CoNLL or JSONL tokens/tags (ner).")
+              help="Labelled CSV / TSV / JSONL (classify); CoNLL or JSONL tokens/tags (ner); "
+                   "SQuAD JSON (qa).")
 @click.option("--eval", "eval", type=click.Path(dir_okay=False), default=None,
               help="Held-out labelled file, evaluated after every epoch.")
 @click.option("--preset", default="bert_mini", show_default=True,
@@ -189,6 +191,10 @@ def pretrain(**options):
 @click.option("--tag-column", type=click.IntRange(min=1), default=None,
               help="ner, CoNLL files: the tag's column, counted from 0 = the word "
                    "[default: the last column].")
+@click.option("--doc-stride", type=click.IntRange(min=1), default=128, show_default=True,
+              help="qa: context pieces between the starts of overlapping windows.")
+@click.option("--max-query-length", type=click.IntRange(min=1), default=64, show_default=True,
+              help="qa: question pieces kept.")
 @click.option("--epochs", type=click.IntRange(min=1), default=3, show_default=True)
 @click.option("--early-stopping", type=click.IntRange(min=0), default=0, show_default=True,
               help="Stop after this many epochs without a lower --eval loss (0 = off). With "
@@ -208,9 +214,10 @@ def finetune(**options):
     into RUN_DIR."""
     train_checks.finetune(options)
     task = tasks.get(options.pop("task"), "--task")
-    unused = ("text_column", "pair_column", "label_column") if task.name == "ner" else ("tag_column",)
-    for name in unused:  # not recorded in config.yaml: they do not shape this run
-        options.pop(name)
+    used = {"classify": ("text_column", "pair_column", "label_column"), "ner": ("tag_column",),
+            "qa": ("doc_stride", "max_query_length")}
+    for name in {n for names in used.values() for n in names} - set(used[task.name]):
+        options.pop(name)  # not recorded in config.yaml: they do not shape this run
     options["batch_size"] = options["batch_size"] or FINETUNE_BATCH_SIZE
     options["learning_rate"] = options["learning_rate"] or FINETUNE_LEARNING_RATE
     task.resolve("trainer")(**options)

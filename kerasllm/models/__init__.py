@@ -6,4 +6,5 @@ from kerasllm.models.bert_pretrainer import BertPretrainer  # noqa: F401
 from kerasllm.models.bert_sentence_order import BertSentenceOrder  # noqa: F401
 from kerasllm.models.bert_classifier import BertClassifier  # noqa: F401
 from kerasllm.models.bert_token_classifier import BertTokenClassifier  # noqa: F401
+from kerasllm.models.bert_question_answering import BertQuestionAnswering  # noqa: F401
 from kerasllm.models.lstm_language_model import LSTMLanguageModel  # noqa: F401

@@ -40,9 +40,13 @@ class BertClassifier(BertTask):
         inputs = bert_inputs()
         features = encoder(encoder_inputs(inputs))[self.encoder_output]
         logits = self.classification_head(features)  # (B, C) or (B, T, C)
-        super().__init__(inputs=inputs, outputs=logits, **kwargs)
+        super().__init__(inputs=inputs, outputs=self._outputs(logits), **kwargs)
         self.num_classes = num_classes
         self.dropout = dropout
+
+    def _outputs(self, logits):
+        """The model's outputs made of the head's logits (subclasses may split them)."""
+        return logits
 
     def _task_config(self):
         return {"num_classes": self.num_classes, "dropout": self.dropout}

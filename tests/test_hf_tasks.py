@@ -1,4 +1,4 @@
-"""BertForTokenClassification <-> kerasllm ner runs: logits parity and a lossless round trip."""
+"""BertForTokenClassification / BertForQuestionAnswering <-> ner / qa runs: parity, round trips."""
 import json
 
 import numpy as np
@@ -59,3 +59,25 @@ def test_kerasllm_ner_run_exports_what_transformers_computes(tmp_path):
                    - torch_outputs(hf_model.eval(), inputs)["logits"]).max()
     print("export-hf BertForTokenClassification max |delta|:", delta)
     assert delta < 1e-5 and hf_model.config.id2label == dict(enumerate(TAGS))
+
+
+def test_question_answering_checkpoint_imports_exports_and_matches(tmp_path):
+    hf_model, run = save_and_import(tmp_path, "qa", architecture="BertForQuestionAnswering", seed=8)
+    assert run.config["task"] == "qa" and type(run.model).__name__ == "BertQuestionAnswering"
+    inputs = random_inputs(vocab_size=1000, num_segments=3, length=16, seed=6)
+    ours = run.model(inputs, training=False)
+    theirs = torch_outputs(hf_model, inputs)
+    delta = max(float(np.abs(np.asarray(ours[k]) - theirs[f"{k}_logits"]).max())
+                for k in ("start", "end"))
+    print("BertForQuestionAnswering max |delta| logits:", delta)
+    assert delta < 1e-4
+    assert export_checkpoint(tmp_path / "qa_run", tmp_path / "out") == "BertForQuestionAnswering"
+    from safetensors.numpy import load_file
+
+    original, exported = (load_file(str(d / "model.safetensors")) for d in
+                          (tmp_path / "qa", tmp_path / "out"))
+    assert sorted(original) == sorted(exported)
+    assert max(np.abs(original[k] - exported[k]).max() for k in original) == 0.0
+    _, info = transformers.BertForQuestionAnswering.from_pretrained(
+        str(tmp_path / "out"), output_loading_info=True)
+    assert not any(info.values()), info

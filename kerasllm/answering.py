@@ -1,0 +1,109 @@
+"""Use an extractive question-answering run: answers to questions, SQuAD metrics on files.
+
+Windows come from ``kerasllm.data.qa_windows``; the best span over all windows
+of a question (start <= end, at most ``max_answer_length`` tokens, both on the
+context, chosen among the ``n_best`` best starts and ends of each window)
+becomes the answer, mapped back to the context's characters through its
+words. SQuAD v2.0 runs compare the best span with the null answer ([CLS]
+start and end): the answer is "" when the null score beats the span's by more
+than ``null_threshold``.
+"""
+import numpy as np
+
+from kerasllm.errors import KerasLLMError
+
+
+def _logits(run, windows, batch_size):
+    starts, ends = [], []
+    for i in range(0, len(windows), batch_size):
+        batch = {k: v[i:i + batch_size] for k, v in windows.x.items()}
+        longest = int(batch["padding_mask"].sum(axis=1).max())
+        out = run.model({k: v[:, :longest] for k, v in batch.items()}, training=False)
+        width = windows.x["token_ids"].shape[1]
+        for name, parts in (("start", starts), ("end", ends)):
+            logits = np.asarray(out[name], dtype="float64")
+            parts.append(np.pad(logits, [(0, 0), (0, width - longest)], constant_values=-1e9))
+    return np.concatenate(starts), np.concatenate(ends)
+
+
+def _candidates(start, end, context, n_best, max_answer_length):
+    positions = np.flatnonzero(context)
+    best_starts = positions[np.argsort(-start[positions])[:n_best]]
+    best_ends = positions[np.argsort(-end[positions])[:n_best]]
+    return [(start[s] + end[e], s, e) for s in best_starts for e in best_ends
+            if s <= e < s + max_answer_length]
+
+
+def decode_answers(windows, start_logits, end_logits, contexts, n_best=20, max_answer_length=30,
+                   null_threshold=None):
+    """Per example ``{"answer", "start", "end", "score"}`` (characters, end exclusive; score =
+    the span's probability among the n-best spans of its question)."""
+    results = []
+    for e, context in enumerate(contexts):
+        rows = np.flatnonzero(windows.example == e)
+        spans, null = [], np.inf
+        for r in rows:
+            null = min(null, start_logits[r, 0] + end_logits[r, 0])
+            for score, s, t in _candidates(start_logits[r], end_logits[r], windows.word[r] >= 0,
+                                           n_best, max_answer_length):
+                spans.append((score, windows.word[r, s], windows.word[r, t]))
+        if not spans:
+            results.append({"answer": "", "start": -1, "end": -1, "score": 0.0})
+            continue
+        scores = np.array([s for s, _, _ in spans])
+        probabilities = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
+        best = int(scores.argmax())
+        _, first, last = spans[best]
+        if null_threshold is not None and null - scores[best] > null_threshold:
+            results.append({"answer": "", "start": -1, "end": -1, "score": 0.0})
+            continue
+        a, b = windows.words[e][first][0], windows.words[e][last][1]
+        results.append({"answer": context[a:b], "start": int(a), "end": int(b),
+                        "score": float(probabilities[best])})
+    return results
+
+
+def _settings(run):
+    c = run.config
+    return dict(seq_length=int(c["seq_length"]), doc_stride=int(c.get("doc_stride", 128)),
+                max_query_length=int(c.get("max_query_length", 64)))
+
+
+def answer_examples(run, examples, batch_size=32, n_best=20, max_answer_length=30,
+                    null_threshold=None):
+    """Answers (``decode_answers``) to ``QAExample`` s with a qa run."""
+    from kerasllm.data.qa_windows import encode_qa
+
+    if run.config.get("task") != "qa":
+        raise KerasLLMError(f"{run.path}: answering needs a question-answering run (task qa), "
+                            f"received task {run.config.get('task')!r}.")
+    windows = encode_qa(run.tokenizer, examples, **_settings(run))
+    start, end = _logits(run, windows, batch_size)
+    if null_threshold is None and run.config.get("squad_v2"):
+        null_threshold = 0.0
+    return decode_answers(windows, start, end, [e.context for e in examples], n_best,
+                          max_answer_length, null_threshold)
+
+
+def answer(run, questions, contexts, **options):
+    """Answers to ``questions`` about ``contexts`` (lists of strings, one context each)."""
+    from kerasllm.data.squad import QAExample
+    from kerasllm.data.text_decoding import decode_text
+
+    if len(questions) != len(contexts):
+        raise KerasLLMError(f"{len(questions)} questions but {len(contexts)} contexts; give "
+                            f"one --context per --question.")
+    examples = [QAExample(str(i), decode_text(q)[0], decode_text(c)[0], [])
+                for i, (q, c) in enumerate(zip(questions, contexts))]
+    return answer_examples(run, examples, **options)
+
+
+def evaluate_qa(run, paths, batch_size=32, max_examples=None, seed=0):
+    """SQuAD exact match and F1 (percent) on SQuAD-format files."""
+    from kerasllm.data.squad import read_squad_file
+    from kerasllm.qa_metrics import squad_scores
+
+    examples = [e for path in paths for e in read_squad_file(path)][:max_examples]
+    predicted = answer_examples(run, examples, batch_size)
+    return squad_scores([p["answer"] for p in predicted],
+                        [[] if e.impossible else [t for t, _ in e.answers] for e in examples])
