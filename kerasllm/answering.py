@@ -2,8 +2,8 @@
 
 Windows come from ``kerasllm.data.qa_windows``; the best span over all windows
 of a question (start <= end, at most ``max_answer_length`` tokens, both on the
-context, chosen among the ``n_best`` best starts and ends of each window)
-becomes the answer, mapped back to the context's characters through its
+context; every such span is scored, not only the best starts and ends, so the
+TF Serving signature finds the same one) becomes the answer, mapped back to the context's characters through its
 words. SQuAD v2.0 runs compare the best span with the null answer ([CLS]
 start and end): the answer is "" when the null score beats the span's by more
 than ``null_threshold``.
@@ -26,40 +26,42 @@ def _logits(run, windows, batch_size):
     return np.concatenate(starts), np.concatenate(ends)
 
 
-def _candidates(start, end, context, n_best, max_answer_length):
-    positions = np.flatnonzero(context)
-    best_starts = positions[np.argsort(-start[positions])[:n_best]]
-    best_ends = positions[np.argsort(-end[positions])[:n_best]]
-    return [(start[s] + end[e], s, e) for s in best_starts for e in best_ends
-            if s <= e < s + max_answer_length]
+def _spans(start, end, context, max_answer_length):
+    """(T, T) span scores start[s] + end[e], -inf where the span is not valid: both on the
+    context, s <= e and at most ``max_answer_length`` tokens."""
+    s, e = np.indices((len(start), len(end)))
+    valid = context[:, None] & context[None, :] & (e >= s) & (e - s < max_answer_length)
+    return np.where(valid, start[:, None] + end[None, :], -np.inf)
 
 
 def decode_answers(windows, start_logits, end_logits, contexts, n_best=20, max_answer_length=30,
                    null_threshold=None):
-    """Per example ``{"answer", "start", "end", "score"}`` (characters, end exclusive; score =
-    the span's probability among the n-best spans of its question)."""
+    """Per example ``{"answer", "start", "end", "score", "n_best"}``: the best valid span
+    over all its windows (characters, end exclusive), its probability among all valid
+    spans of the question (``score``), and the ``n_best`` best spans as (text, score)."""
     results = []
     for e, context in enumerate(contexts):
         rows = np.flatnonzero(windows.example == e)
-        spans, null = [], np.inf
-        for r in rows:
-            null = min(null, start_logits[r, 0] + end_logits[r, 0])
-            for score, s, t in _candidates(start_logits[r], end_logits[r], windows.word[r] >= 0,
-                                           n_best, max_answer_length):
-                spans.append((score, windows.word[r, s], windows.word[r, t]))
-        if not spans:
-            results.append({"answer": "", "start": -1, "end": -1, "score": 0.0})
+        scores = np.stack([_spans(start_logits[r], end_logits[r], windows.word[r] >= 0,
+                                  max_answer_length) for r in rows])  # (W, T, T)
+        null = min(start_logits[r, 0] + end_logits[r, 0] for r in rows)
+        best = scores.max() if len(rows) else -np.inf
+        if not np.isfinite(best) or (null_threshold is not None and null - best > null_threshold):
+            results.append({"answer": "", "start": -1, "end": -1, "score": 0.0, "n_best": []})
             continue
-        scores = np.array([s for s, _, _ in spans])
-        probabilities = np.exp(scores - scores.max()) / np.exp(scores - scores.max()).sum()
-        best = int(scores.argmax())
-        _, first, last = spans[best]
-        if null_threshold is not None and null - scores[best] > null_threshold:
-            results.append({"answer": "", "start": -1, "end": -1, "score": 0.0})
-            continue
-        a, b = windows.words[e][first][0], windows.words[e][last][1]
-        results.append({"answer": context[a:b], "start": int(a), "end": int(b),
-                        "score": float(probabilities[best])})
+        probabilities = np.exp(scores - best) / np.exp(scores - best).sum()  # exp(-inf) = 0
+        order = np.argsort(-scores, axis=None, kind="stable")[:n_best]
+        spans = []
+        for flat in order:
+            w, s, t = np.unravel_index(flat, scores.shape)
+            if not np.isfinite(scores[w, s, t]):
+                break
+            a, b = windows.words[e][windows.word[rows[w], s]][0], \
+                windows.words[e][windows.word[rows[w], t]][1]
+            spans.append((context[a:b], int(a), int(b), float(probabilities[w, s, t])))
+        text, a, b, score = spans[0]
+        results.append({"answer": text, "start": a, "end": b, "score": score,
+                        "n_best": [(t, p) for t, _, _, p in spans]})
     return results
 
 

@@ -97,7 +97,7 @@ TASKS = {t.name: t for t in (
     Task("qa", "BertQuestionAnswering", "finetune", trainer="kerasllm.training.qa_finetune:finetune_qa",
          reader="kerasllm.data.squad:read_squad_file", evaluator="kerasllm.answering:evaluate_qa",
          predictor="kerasllm.answering:answer", hf_architecture="BertForQuestionAnswering",
-         hf_heads=("qa_outputs",), hf_pooler=False),
+         hf_heads=("qa_outputs",), hf_pooler=False, serving="answers"),
     Task("encoder", "BertEncoder", hf_architecture="BertModel", serving="embed"),
     Task("lm", "LSTMLanguageModel", "train-lm", family="lstm",
          trainer="kerasllm.training.train_lm:train_lm",

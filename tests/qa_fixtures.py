@@ -41,3 +41,23 @@ def squad(n, seed=0, impossible=0.0):
 def write_squad(path, n, seed=0, impossible=0.0):
     Path(path).write_text(json.dumps(squad(n, seed, impossible)), encoding="utf-8")
     return Path(path)
+
+
+def train_answerer(root, impossible=0.0):
+    """Write the QA fixtures under ``root`` and fine-tune a tiny answerer into root/run."""
+    from click.testing import CliRunner
+
+    from kerasllm.cli.main import cli
+
+    root = Path(root)
+    write_squad(root / "train.json", 160, seed=0, impossible=impossible)
+    write_squad(root / "dev.json", 30, seed=1, impossible=impossible)
+    (root / "bert.yaml").write_text(BERT_YAML)
+    result = CliRunner().invoke(cli, [
+        "finetune", "--task", "qa", "--init", "none", "--preset", str(root / "bert.yaml"),
+        "--train", str(root / "train.json"), "--eval", str(root / "dev.json"),
+        "--vocab-size", "100", "--seq-length", "48", "--max-query-length", "16",
+        "--batch-size", "16", "--epochs", "16", "--learning-rate", "3e-3",
+        "--output", str(root / "run")], catch_exceptions=False)
+    assert result.exit_code == 0, result.output[-3000:]
+    return root

@@ -1,19 +1,13 @@
 """The ner SavedModel: raw text -> entities in core TF ops, equal to `kerasllm predict`."""
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
-
 import numpy as np
 import pytest
 
 from kerasllm.export.exporter import export_run
 from kerasllm.runs import load_run
+from serving_helpers import run_blocked
 from kerasllm.tagging import tag_entities
 from ner_fixtures import train_tagger
 
-HERE = Path(__file__).parent
 TEXTS = ["later alice met bob smith in new york .", "nothing here", "",
          "Alice went to  Paris, São Paulo! 東京 \x01 x",
          "the met " * 40 + "bob smith in new york ."]  # 330 pieces: eleven 30-piece windows
@@ -26,14 +20,7 @@ def served(tmp_path_factory):
     path = export_run(root / "run", root / "served")[0]
     requests = {f"{path}|serving_default": {"text": ["string", TEXTS]},
                 f"{path}|serving_default#bad": {"text": ["bytes", BAD]}}
-    (root / "inputs.json").write_text(json.dumps(requests))
-    proc = subprocess.run(  # keras / tensorflow_text / kerasllm cannot be imported there
-        [sys.executable, str(HERE / "export_serving_check.py"), str(root / "inputs.json"),
-         str(root / "outputs.npz")], capture_output=True, text=True, cwd=str(root),
-        env={**os.environ, "PYTHONPATH": ""}, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = dict(np.load(root / "outputs.npz", allow_pickle=True))
-    return root, {k.split("|", 1)[1]: v for k, v in out.items()}
+    return root, run_blocked(root, requests)
 
 
 def _entities(out, signature, i):

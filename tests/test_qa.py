@@ -12,7 +12,7 @@ from kerasllm.data.squad import QAExample, read_squad_file
 from kerasllm.data.tokenizer import WordPieceTokenizer
 from kerasllm.errors import DataError
 from kerasllm.qa_metrics import f1, normalize_answer, squad_scores
-from qa_fixtures import BERT_YAML, squad, write_squad
+from qa_fixtures import squad, train_answerer, write_squad
 from tiny_runs import BERT_VOCAB
 
 
@@ -91,17 +91,7 @@ def test_squad_metrics_by_hand():
 
 @pytest.fixture(scope="module")
 def qa_run(tmp_path_factory):
-    root = tmp_path_factory.mktemp("qa")
-    write_squad(root / "train.json", 160, seed=0)
-    write_squad(root / "dev.json", 30, seed=1)
-    (root / "bert.yaml").write_text(BERT_YAML)
-    result = CliRunner().invoke(cli, [
-        "finetune", "--task", "qa", "--init", "none", "--preset", str(root / "bert.yaml"),
-        "--train", str(root / "train.json"), "--eval", str(root / "dev.json"),
-        "--vocab-size", "100", "--seq-length", "48", "--batch-size", "16", "--epochs", "16",
-        "--learning-rate", "3e-3", "--output", str(root / "run")], catch_exceptions=False)
-    assert result.exit_code == 0, result.output[-3000:]
-    return root
+    return train_answerer(tmp_path_factory.mktemp("qa"))
 
 
 def test_finetune_qa_learns_and_evaluate_prints_squad_scores(qa_run):
@@ -109,6 +99,7 @@ def test_finetune_qa_learns_and_evaluate_prints_squad_scores(qa_run):
 
     config = yaml.safe_load((qa_run / "run" / "config.yaml").read_text())
     assert (config["task"], config["doc_stride"], config["squad_v2"]) == ("qa", 128, False)
+    assert config["max_query_length"] == 16 and "tag_column" not in config
     history = [json.loads(x) for x in (qa_run / "run" / "history.jsonl").read_text().splitlines()]
     assert history[-1]["loss"] < history[0]["loss"] / 2
     result = CliRunner().invoke(cli, ["evaluate", str(qa_run / "run"), "--data",

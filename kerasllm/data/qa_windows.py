@@ -1,7 +1,7 @@
 """Question + context -> packed BERT windows with answer positions, and back to text.
 
 ``[CLS] question [SEP] context window [SEP]``: the question keeps its first
-``max_query_length`` pieces; a long context becomes overlapping windows that
+``max_query_length`` pieces (at most half the window); a long context becomes overlapping windows that
 start every ``doc_stride`` pieces (BERT's run_squad). The context is split
 into BERT's words with character offsets (``kerasllm.data.word_offsets``) and
 each word tokenized on its own, so every context token maps back to a word and
@@ -15,7 +15,6 @@ import numpy as np
 
 from kerasllm.data.tag_windows import word_pieces
 from kerasllm.data.word_offsets import split_words
-from kerasllm.errors import DataError
 
 
 @dataclasses.dataclass
@@ -44,6 +43,12 @@ def _answer_words(words, answer):
     return (inside[0], inside[-1]) if inside else (None, None)
 
 
+def query_budget(seq_length, max_query_length):
+    """Question pieces kept: ``max_query_length``, but never more than half the window, so
+    the context always has room (a 100,000-character question is no error)."""
+    return min(int(max_query_length), (int(seq_length) - 3) // 2)
+
+
 def encode_qa(tokenizer, examples, seq_length, doc_stride=128, max_query_length=64):
     """Pack ``examples`` (``QAExample``) into ``QAWindows``."""
     splits = [split_words(e.context) for e in examples]
@@ -51,7 +56,7 @@ def encode_qa(tokenizer, examples, seq_length, doc_stride=128, max_query_length=
     contexts = word_pieces(tokenizer, [[w for w, _, _ in words] for words in splits])
     rows = []
     for e, (example, words) in enumerate(zip(examples, splits)):
-        query = questions[e][0][:max_query_length]
+        query = questions[e][0][:query_budget(seq_length, max_query_length)]
         pieces = [(p, w) for w, ids in enumerate(contexts[e]) for p in ids]  # (id, word)
         first_token = {}
         for t, (_, w) in enumerate(pieces):
@@ -63,10 +68,6 @@ def encode_qa(tokenizer, examples, seq_length, doc_stride=128, max_query_length=
             if a is not None and a in first_token and b in last_token:
                 answer = (first_token[a], last_token[b])
         room = seq_length - len(query) - 3
-        if room < 1:
-            raise DataError(f"question {example.id!r} has {len(query)} pieces, which leave no "
-                            f"room for the context in --seq-length {seq_length}; raise it or "
-                            f"lower --max-query-length.")
         start = 0
         while True:
             window = pieces[start:start + room]

@@ -10,6 +10,8 @@ the task's ``serving`` in ``kerasllm.tasks``):
   ``top_probabilities`` (B, M, k) for each ``[MASK]`` (M = most masks in the batch;
   missing masks give "" and 0);
 - ner: ``serving_default(text)`` -> entities (``kerasllm.export.entity_signature``);
+- qa: ``serving_default(question, context)`` -> ``answer``, ``start``, ``end``, ``score``
+  (``kerasllm.export.qa_signature``);
 - encoder: ``serving_default(text)`` -> ``embedding`` (B, H) (mean over real tokens,
   L2-normalised) and ``pooled_output`` (B, H);
 - every task: ``predict_ids(token_ids, segment_ids, padding_mask)`` -> raw model outputs.
@@ -18,6 +20,7 @@ import tensorflow as tf
 
 from kerasllm import tasks
 from kerasllm.export.entity_signature import EntityServing
+from kerasllm.export.qa_signature import AnswerServing
 from kerasllm.export.serving_packer import pack_ids
 from kerasllm.export.serving_tokenizer import ServingWordPiece
 
@@ -25,6 +28,8 @@ IDS_SPEC = {name: tf.TensorSpec([None, None], tf.int32, name=name)
             for name in ("token_ids", "segment_ids", "padding_mask")}
 TEXT_SPEC = tf.TensorSpec([None], tf.string, name="text")
 PAIR_SPEC = tf.TensorSpec([None], tf.string, name="text_pair")
+QA_SPECS = [tf.TensorSpec([None], tf.string, name="question"),
+            tf.TensorSpec([None], tf.string, name="context")]
 
 
 class BertServing(tf.Module):
@@ -39,10 +44,11 @@ class BertServing(tf.Module):
         labels: class / tag names (classifiers, taggers); None gives "0", "1", ...
         text_pair: bool, the classifier takes ``text_pair`` too.
         top_k: int, predictions kept per ``[MASK]``.
+        answer_options: qa runs: ``doc_stride``, ``max_query_length``, ``null_threshold``.
     """
 
     def __init__(self, model, task, vocabulary, seq_length, lowercase=True, strip_accents=True,
-                 labels=None, text_pair=False, top_k=5):
+                 labels=None, text_pair=False, top_k=5, answer_options=None):
         super().__init__()
         # The SavedModel tracks the raw tf.Variables, not the Keras model: Keras 3 variables
         # are wrappers that TF1-style loading (TF Serving, saved_model_cli run) cannot
@@ -65,6 +71,10 @@ class BertServing(tf.Module):
         if self.spec.serving == "entities":
             self.entities = EntityServing(model, self.tokenizer, labels, self.seq_length,
                                           self.cls_id, self.sep_id, self.pad_id)
+        if self.spec.serving == "answers":
+            self.answers = AnswerServing(model, self.tokenizer, self.seq_length,
+                                         cls_id=self.cls_id, sep_id=self.sep_id,
+                                         pad_id=self.pad_id, **(answer_options or {}))
         self.top_k = min(int(top_k), len(vocabulary))
 
     # -- shared steps ----------------------------------------------------------
@@ -134,11 +144,17 @@ class BertServing(tf.Module):
         if self.task == "encoder":
             outputs = self.model(inputs, training=False)
             return {k: outputs[k] for k in ("sequence_output", "pooled_output")}
-        return {"logits": self.model(inputs, training=False)}
+        outputs = self.model(inputs, training=False)
+        if isinstance(outputs, dict):  # qa: start / end
+            return {f"{k}_logits": v for k, v in outputs.items()}
+        return {"logits": outputs}
 
     def signatures(self):
         """name -> concrete function, for ``tf.saved_model.save(..., signatures=...)``."""
-        if self.text_pair:
+        if self.spec.serving == "answers":
+            text_fn = tf.function(lambda question, context: self.answers(question, context),
+                                  input_signature=QA_SPECS)
+        elif self.text_pair:
             text_fn = tf.function(lambda text, text_pair: self.serve_text(text, text_pair),
                                   input_signature=[TEXT_SPEC, PAIR_SPEC])
         else:
@@ -154,6 +170,9 @@ class BertServing(tf.Module):
         texts = ["The [MASK] rose sharply." if self.spec.masked_lm else "Shares rose sharply.",
                  ""]
         text_inputs = {"text": texts}
+        if self.spec.serving == "answers":
+            text_inputs = {"question": ["Where did shares rise?", ""],
+                           "context": ["Shares rose sharply in London.", ""]}
         if self.text_pair:
             text_inputs["text_pair"] = ["Markets were calm.", ""]
         ids = [[self.cls_id, self.sep_id, self.pad_id]] * 2

@@ -23,9 +23,8 @@ invalid text gives count 0.
 """
 import tensorflow as tf
 
-from kerasllm.export.serving_tokenizer import CJK, PUNCTUATION
+from kerasllm.export.serving_words import flat_indices as _flat, split_words
 
-SPACE = r"[\t\n\r \p{Z}]"
 O, B, I, E, S, OTHER = range(6)  # tag prefixes
 PREFIXES = {"B": B, "I": I, "E": E, "S": S}
 
@@ -71,10 +70,6 @@ def _shift(values, row, by, fill):
     return tf.where(tf.equal(moved_row, row), moved, fill)
 
 
-def _flat(indices):
-    return tf.reshape(tf.where(indices), [-1])
-
-
 class EntityServing(tf.Module):
     """Entities of raw texts with a ``BertTokenClassifier`` (see the module docstring).
 
@@ -96,25 +91,6 @@ class EntityServing(tf.Module):
         self.outside = labels.index("O") if "O" in labels else 0
         self.budget = int(seq_length) - 2
         self.cls_id, self.sep_id, self.pad_id = cls_id, sep_id, pad_id
-
-    def words(self, text):
-        """Characters and words of (B,) texts, with each word's row and character offsets."""
-        text = tf.strings.unicode_transcode(text, "UTF-8", "UTF-8", errors="replace")
-        chars = tf.strings.unicode_split(text, "UTF-8")  # (B, None)
-        flat, row = chars.flat_values, chars.value_rowids()
-        position = tf.range(tf.size(flat, out_type=tf.int64)) - tf.gather(chars.row_splits, row)
-        alone = tf.strings.regex_full_match(flat, f"{PUNCTUATION}|{CJK}")
-        other = ~tf.strings.regex_full_match(flat, SPACE) & ~alone
-        starts = alone | (other & ~(tf.pad(other, [[1, 0]])[:-1] & (position > 0)))
-        in_word = _flat(other | alone)
-        word_of = tf.gather(tf.cumsum(tf.cast(starts, tf.int64)) - 1, in_word)
-        count = tf.reduce_sum(tf.cast(starts, tf.int64))
-        first = _flat(starts)
-        return {"chars": chars, "flat": flat,
-                "text": tf.strings.unsorted_segment_join(tf.gather(flat, in_word), word_of, count),
-                "row": tf.gather(row, first), "start": tf.gather(position, first),
-                "end": tf.gather(position, first) + tf.math.unsorted_segment_sum(
-                    tf.ones_like(word_of), word_of, count)}
 
     def windows(self, words, nrows):
         """Packed windows (N, T) and, per word, its window, column and piece count."""
@@ -159,7 +135,7 @@ class EntityServing(tf.Module):
 
     def __call__(self, text):
         nrows = tf.size(text, out_type=tf.int64)
-        words = self.words(text)
+        words = split_words(text)
         tag, probability = self.word_tags(*self.windows(words, nrows))
         prefix, kind, row = tf.gather(self.prefixes, tag), tf.gather(self.types, tag), words["row"]
         prev = [_shift(prefix, row, 1, O), _shift(kind, row, 1, -1)]

@@ -37,7 +37,17 @@ def build_serving(run, max_seq_length=None, top_k=5):
     return BertServing(run.model, task, vocabulary, _seq_length(run, max_seq_length),
                        lowercase=tokenizer.get("lowercase", True),
                        strip_accents=tokenizer.get("strip_accents", True), labels=run.labels,
-                       text_pair=run.config.get("text_pair", False), top_k=top_k)
+                       text_pair=run.config.get("text_pair", False), top_k=top_k,
+                       answer_options=_answer_options(run.config))
+
+
+def _answer_options(config):
+    """The qa signature's windows and null threshold: those the run was trained with."""
+    if config.get("task") != "qa":
+        return None
+    return {"doc_stride": int(config.get("doc_stride", 128)),
+            "max_query_length": int(config.get("max_query_length", 64)),
+            "null_threshold": 0.0 if config.get("squad_v2") else None}
 
 
 def export_run(run_dir, output, version=None, models_config=None, max_seq_length=None,
