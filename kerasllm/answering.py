@@ -38,7 +38,8 @@ def decode_answers(windows, start_logits, end_logits, contexts, n_best=20, max_a
                    null_threshold=None):
     """Per example ``{"answer", "start", "end", "score", "n_best"}``: the best valid span
     over all its windows (characters, end exclusive), its probability among all valid
-    spans of the question (``score``), and the ``n_best`` best spans as (text, score)."""
+    spans of the question (``score``), and the ``n_best`` best distinct spans as (text,
+    score)."""
     results = []
     for e, context in enumerate(contexts):
         rows = np.flatnonzero(windows.example == e)
@@ -50,15 +51,16 @@ def decode_answers(windows, start_logits, end_logits, contexts, n_best=20, max_a
             results.append({"answer": "", "start": -1, "end": -1, "score": 0.0, "n_best": []})
             continue
         probabilities = np.exp(scores - best) / np.exp(scores - best).sum()  # exp(-inf) = 0
-        order = np.argsort(-scores, axis=None, kind="stable")[:n_best]
-        spans = []
-        for flat in order:
+        spans, seen = [], set()
+        for flat in np.argsort(-scores, axis=None, kind="stable"):
             w, s, t = np.unravel_index(flat, scores.shape)
-            if not np.isfinite(scores[w, s, t]):
+            if not np.isfinite(scores[w, s, t]) or len(spans) == n_best:
                 break
             a, b = windows.words[e][windows.word[rows[w], s]][0], \
                 windows.words[e][windows.word[rows[w], t]][1]
-            spans.append((context[a:b], int(a), int(b), float(probabilities[w, s, t])))
+            if (a, b) not in seen:  # spans ending inside the same words read the same
+                seen.add((a, b))
+                spans.append((context[a:b], int(a), int(b), float(probabilities[w, s, t])))
         text, a, b, score = spans[0]
         results.append({"answer": text, "start": a, "end": b, "score": score,
                         "n_best": [(t, p) for t, _, _, p in spans]})
