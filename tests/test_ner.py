@@ -143,3 +143,40 @@ def test_predict_prints_entities_with_offsets(ner_run):
     assert {(e["type"], e["text"]) for e in first["entities"]} >= {("LOC", "new york")}
     plain = CliRunner().invoke(cli, ["predict", str(ner_run / "run"), "--text", text])
     assert "LOC" in plain.output and "new york" in plain.output
+
+
+def test_finetune_ner_and_qa_start_from_an_init_run(tmp_path):
+    """--init RUN_DIR (here an encoder run, as import-hf writes one) gives its encoder and
+    vocabulary to the tagger and to the question answerer."""
+    from kerasllm.runs import load_run
+    from qa_fixtures import write_squad
+    from tiny_runs import bert_run
+
+    init = bert_run(tmp_path / "init", "encoder")
+    write_jsonl(tmp_path / "train.jsonl", sentences(16))
+    write_squad(tmp_path / "train.json", 16)
+    common = ["--init", str(tmp_path / "init"), "--seq-length", "32", "--batch-size", "4",
+              "--steps", "3"]
+    for task, train in (("ner", "train.jsonl"), ("qa", "train.json")):
+        result = CliRunner().invoke(cli, ["finetune", "--task", task, "--train", str(tmp_path / train),
+                                          "--output", str(tmp_path / task), *common],
+                                    catch_exceptions=False)
+        assert result.exit_code == 0, result.output[-2000:]
+        run = load_run(tmp_path / task)
+        assert run.config["task"] == task and run.config["preset"] is None
+        assert (tmp_path / task / "vocab.txt").read_text() == (tmp_path / "init" / "vocab.txt").read_text()
+        assert run.model.encoder.num_layers == init.model.num_layers
+    again = CliRunner().invoke(cli, ["finetune", "--task", "qa", "--train", str(tmp_path / "train.json"),
+                                     "--output", str(tmp_path / "qa"), *common])
+    assert again.exit_code == 0 and "resumed from step 3" in again.output  # RUN_DIR checkpoints
+
+
+def test_task_models_from_presets():
+    from kerasllm.models import BertQuestionAnswering
+
+    model = BertTokenClassifier.from_preset("bert_tiny", num_classes=9, vocabulary_size=100)
+    x = {"token_ids": np.ones((1, 5), "int32"), "segment_ids": np.zeros((1, 5), "int32"),
+         "padding_mask": np.ones((1, 5), "int32")}
+    assert model(x).shape == (1, 5, 9)
+    out = BertQuestionAnswering.from_preset("bert_tiny", vocabulary_size=100)(x)
+    assert out["start"].shape == out["end"].shape == (1, 5)
