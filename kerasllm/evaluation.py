@@ -125,13 +125,24 @@ def _pretraining_dataset(run, paths, batch_size, seed):
 
 
 def evaluate_pretraining(run, paths, batch_size=32, max_examples=None, seed=0):
-    task = tasks.get(run.config["task"])
+    """Held-out pretraining metrics of a run on a corpus (masked with ``seed``) or TFRecords."""
+    return pretraining_metrics(run.model, run.config["task"],
+                               _pretraining_dataset(run, paths, batch_size, seed), max_examples)
+
+
+def pretraining_metrics(model, task, batches, max_examples=None):
+    """Masked-LM loss, accuracy and pseudo-perplexity (exp of the loss) over the real masked
+    tokens, and NSP / SOP accuracy, of ``model`` (a ``task`` model) on pretraining ``batches``
+    ``(x, y, sample_weight)``; also what ``pretrain --eval`` logs during training."""
+    from kerasllm.inference import compiled
+
+    task = tasks.get(task)
     pair_name = "sop_accuracy" if "sop" in task.name else "nsp_accuracy"
     mlm_hits = mlm_loss = mlm_count = 0.0
     pair_true, pair_pred, rows = [], [], 0
-    for batch in _pretraining_dataset(run, paths, batch_size, seed):
+    for batch in batches:
         x, y = batch[0], batch[1]
-        out = run.model(x, training=False)
+        out = compiled(model)(x)
         both = isinstance(out, dict)  # mlm+nsp / mlm+sop: {"mlm": ..., "nsp": ...}
         mlm_out, pair_out = ((out["mlm"], out["nsp"]) if both else
                              (out, None) if task.masked_lm else (None, out))
@@ -151,7 +162,9 @@ def evaluate_pretraining(run, paths, batch_size=32, max_examples=None, seed=0):
     metrics = {}
     if mlm_count:
         metrics.update(masked_lm_accuracy=mlm_hits / mlm_count,
-                       masked_lm_loss=mlm_loss / mlm_count, masked_tokens=int(mlm_count))
+                       masked_lm_loss=mlm_loss / mlm_count,
+                       masked_lm_perplexity=float(np.exp(mlm_loss / mlm_count)),
+                       masked_tokens=int(mlm_count))
     if pair_true:
         metrics[pair_name] = accuracy(np.concatenate(pair_true), np.concatenate(pair_pred))
     metrics["examples"] = rows

@@ -33,6 +33,11 @@ def pretrain(options):
         raise KerasLLMError("Pass exactly one of --corpus GLOB or --examples DIR "
                             f"(received {'both' if corpus else 'neither'}).")
     checks.vocab_file(options.get("vocab"))
+    if str(options.get("init") or "none").lower() != "none":
+        checks.run_config(options["init"], "pretrain --init", family="bert",
+                          need="a BERT run (pretrain or import-hf)")
+    if options.get("eval"):
+        checks.corpus(options["eval"], option="--eval")
     if corpus:
         checks.corpus(corpus)
     else:

@@ -159,6 +159,18 @@ def _run(command):
               help="Masked positions per sequence.")
 @click.option("--masked-lm-prob", type=click.FloatRange(0, 1, min_open=True, max_open=True),
               default=0.15, show_default=True)
+@click.option("--init", default=None,
+              help="Continue pretraining this BERT run (pretrain or import-hf): its vocabulary, "
+                   "sizes and encoder; heads kept where the task has them [default: none, a "
+                   "fresh --preset model].")
+@click.option("--eval", "eval", multiple=True,
+              help="Held-out corpus glob(s): masked-LM loss / accuracy / pseudo-perplexity and "
+                   "NSP / SOP accuracy every --eval-every steps and at each epoch end, to "
+                   "TensorBoard (validation) and the log.")
+@click.option("--eval-every", type=click.IntRange(min=1), default=None,
+              help="Steps between held-out evaluations [default: --checkpoint-every].")
+@click.option("--eval-examples", type=click.IntRange(min=1), default=512, show_default=True,
+              help="Held-out sequences per evaluation (masks fixed by --seed).")
 @_common()
 @_run
 def pretrain(**options):

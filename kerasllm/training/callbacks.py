@@ -96,6 +96,10 @@ class RunLogger(keras.callbacks.Callback):
     def _step(self):
         return int(self.model.optimizer.iterations.numpy())
 
+    def log_scalars(self, writer, step, values):
+        """Write ``values`` (name -> float) at ``step`` to ``log_dir/writer`` ("train" / "validation")."""
+        self._scalars(writer, step, values)
+
     def _scalars(self, writer, step, values):
         summary = summary_pb2.Summary(value=[
             summary_pb2.Summary.Value(tag=tag, simple_value=float(value))

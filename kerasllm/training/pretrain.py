@@ -7,7 +7,7 @@ order so a resumed run sees the same batches).
 """
 from kerasllm import tasks
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs, optimizers
+from kerasllm.training import inputs, optimizers, pretrain_init
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
 from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab, \
     wordpiece_settings
@@ -51,6 +51,17 @@ def _examples_stream(options, global_batch):
     return inputs.dataset_batches(ds, steps)
 
 
+def _held_out(options, tokenizer, task):
+    """``logger -> [HeldOutEvaluation]`` for --eval: the held-out batches are drawn now, once."""
+    from kerasllm.training.pretrain_eval import HeldOutEvaluation, held_out_batches
+
+    batches = held_out_batches(options["eval"], tokenizer, task, options["batch_size"],
+                               options.get("eval_examples") or 512, options["seq_length"],
+                               options["seed"])
+    every = options.get("eval_every") or options.get("checkpoint_every") or 100
+    return lambda logger: [HeldOutEvaluation(batches, task, every, logger)]
+
+
 def prepare(options, strategy):
     """Resolve the pretraining job (see ``kerasllm.training.job``)."""
     from kerasllm.data import read_documents
@@ -70,11 +81,16 @@ def prepare(options, strategy):
             raise KerasLLMError(f"--examples {options['examples']} records no vocab.txt; pass "
                                 f"the --vocab the examples were built with.")
     options["seq_length"] = options.get("seq_length") or DEFAULT_SEQ_LENGTH
-    texts = None if options.get("vocab") else \
-        [line for doc in read_documents(options["corpus"]) for line in doc.lines]
-    tokenizer, tokens = learn_or_load_wordpiece(resumed_vocab(options), texts,
-                                                options["vocab_size"], "--corpus")
+    continuing = pretrain_init.is_init(options)
+    if continuing:  # the --init run's vocabulary and sizes; --preset gives the recipe only
+        tokenizer, tokens, model_config, init_task = pretrain_init.init_start(options)
+    else:
+        texts = None if options.get("vocab") else \
+            [line for doc in read_documents(options["corpus"]) for line in doc.lines]
+        tokenizer, tokens = learn_or_load_wordpiece(resumed_vocab(options), texts,
+                                                    options["vocab_size"], "--corpus")
     preset = bert_preset(options["preset"], len(tokens), options["seq_length"])
+    model_config = model_config if continuing else preset.model
     recipe = preset.training
     options.setdefault("batch_size", recipe.batch_size)
     options.setdefault("learning_rate", recipe.learning_rate)
@@ -85,17 +101,26 @@ def prepare(options, strategy):
     else:
         batches, data_steps = _corpus_stream(options, tokenizer, global_batch)
     steps_per_epoch, epochs = schedule_length(options, data_steps, default_epochs=1)
-    config = job_config("pretrain", task, "bert", options["preset"], preset.model,
-                        wordpiece_settings(tokenizer), options["seq_length"], options)
+    config = job_config("pretrain", task, "bert", None if continuing else options["preset"],
+                        model_config, wordpiece_settings(tokenizer), options["seq_length"], options)
+
+    held_out = _held_out(options, tokenizer, task) if options.get("eval") else None
 
     def build():
+        import click
+
         from kerasllm.training.trainer import TrainPlan
 
-        model = tasks.build_model(task, bert_encoder(preset))
+        if continuing:
+            model, said = pretrain_init.init_model(options, task, init_task)
+            click.echo(said)
+        else:
+            model = tasks.build_model(task, bert_encoder(preset))
         optimizer = optimizers.adamw(options["learning_rate"], options["warmup_steps"],
                                      steps_per_epoch * epochs, recipe.weight_decay, recipe.clipnorm)
         plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,
-                         tokens_per_step=global_batch * options["seq_length"])
+                         tokens_per_step=global_batch * options["seq_length"],
+                         callbacks=held_out)
         return model, {"optimizer": optimizer}, plan
 
     return JobSpec(config=config, vocab=tokens, build=build)

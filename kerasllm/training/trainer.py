@@ -44,6 +44,8 @@ class TrainPlan:
         mode: ``"min"`` or ``"max"``, the better direction of ``monitor``.
         patience: stop after this many epochs without a better ``monitor``
             (0 = train every epoch).
+        callbacks: ``RunLogger -> [keras callbacks]`` run after the logger and
+            before the checkpoint (e.g. ``pretrain --eval``'s held-out metrics).
     """
     batches: Callable
     steps_per_epoch: int
@@ -55,6 +57,7 @@ class TrainPlan:
     monitor: str = "val_loss"
     mode: str = "min"
     patience: int = 0
+    callbacks: Optional[Callable] = None
 
     @property
     def total_steps(self):
@@ -72,7 +75,7 @@ def _callbacks(ctx, plan, ckpt, logger, stop, resume_batch):
     """In the order they must run: metrics added to the logs, then logged, then
     checkpointed (which flushes the logs), then a pending signal acted on."""
     callbacks = [cbs.Perplexity()] if plan.perplexity else []
-    callbacks += [logger, ckpt]
+    callbacks += [logger, *(plan.callbacks(logger) if plan.callbacks else ()), ckpt]
     if plan.stateful:
         callbacks.append(cbs.ResetStates(skip_first=resume_batch > 0))
     if ctx.profile_steps:
