@@ -58,10 +58,10 @@ def encode_texts(run, texts, pairs=None):
 
 
 def _in_batches(fn, inputs, batch_size):
-    n = len(next(iter(inputs.values())))
-    parts = [fn({k: v[i:i + batch_size] for k, v in inputs.items()})
-             for i in range(0, n, batch_size)]
-    return np.concatenate(parts, axis=0)
+    """``fn`` over length-sorted batches, each cut to its longest row; results in input order."""
+    from kerasllm.data.length_batching import map_in_length_order
+
+    return map_in_length_order(fn, inputs, batch_size)
 
 
 def embed(run, texts, batch_size=32):

@@ -8,7 +8,7 @@ from ``--vocab`` or learned from the training texts.
 import dataclasses
 
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs, optimizers
+from kerasllm.training import fast_defaults, inputs, optimizers
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
 from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab, \
     wordpiece_settings
@@ -43,6 +43,7 @@ def prepare(options, strategy):
     """Resolve the fine-tuning job (see ``kerasllm.training.job``)."""
     from kerasllm.data import encode_labels, label_vocabulary
     from kerasllm.data.classification import encode_texts
+    from kerasllm.data.length_batching import bucket_widths, lengths_of, sorted_dataset
     from kerasllm.presets import BertConfig
 
     pairs = bool(options.get("pair_column"))
@@ -69,19 +70,21 @@ def prepare(options, strategy):
         model_config = bert_preset(options["preset"], len(tokens), options["seq_length"]).model
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
     seq_length = options["seq_length"]
+    # Batches of similar length, each cut to its longest row (to one of a few
+    # widths under XLA, one compiled program per width): short texts never pay
+    # for --seq-length padding.
+    widths = bucket_widths(seq_length) if options["jit"] else None
     x = encode_texts(train, tokenizer, seq_length)
-    batches, data_steps = inputs.array_batches((x, encode_labels(train, labels)),
-                                               global_batch, options["seed"])
+    batches, data_steps = inputs.length_grouped_batches(x, encode_labels(train, labels),
+                                                        global_batch, options["seed"], widths)
     if data_steps == 0:
         raise KerasLLMError(f"--train {options['train']}: {len(train)} rows, fewer than one "
                             f"batch of {global_batch}; lower --batch-size.")
     eval_data = None
     if evaluation is not None:
-        import tensorflow as tf
-
-        eval_data = tf.data.Dataset.from_tensor_slices(
-            (encode_texts(evaluation, tokenizer, seq_length), encode_labels(evaluation, labels))
-        ).batch(global_batch)
+        eval_data = sorted_dataset((encode_texts(evaluation, tokenizer, seq_length),
+                                    encode_labels(evaluation, labels)), global_batch, widths)
+    mean_length = float(lengths_of(x).mean())  # tokens/s counts real tokens, not padding
     steps_per_epoch, epochs = schedule_length(options, data_steps, default_epochs=3)
     total = steps_per_epoch * epochs
     warmup = options.get("warmup_steps")
@@ -104,7 +107,7 @@ def prepare(options, strategy):
         optimizer = optimizers.adamw(options["learning_rate"], warmup, total,
                                      options["weight_decay"], options["clipnorm"])
         plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,
-                         eval_data=eval_data, tokens_per_step=global_batch * seq_length,
+                         eval_data=eval_data, tokens_per_step=global_batch * mean_length,
                          patience=options.get("early_stopping") or 0)
         return model, {"optimizer": optimizer}, plan
 
@@ -112,5 +115,14 @@ def prepare(options, strategy):
 
 
 def finetune(**options):
-    """Run ``kerasllm finetune`` with the CLI's options; returns the metrics."""
+    """Run ``kerasllm finetune`` with the CLI's options; returns the metrics.
+
+    ``precision`` / ``jit`` left None take the machine's fastest setting
+    (``kerasllm.training.fast_defaults``), said in one line at start-up.
+    """
+    import click
+
+    said = fast_defaults.choose(options)
+    if said:
+        click.echo(said)
     return run_job(prepare, options)
