@@ -69,13 +69,13 @@ def _tensorboard_steps_per_second(log_dir):
     return float(np.median(values)) if values else float("nan")
 
 
-def run_kerasllm(init_run, train, test, work, epochs, flags):
+def run_kerasllm(init_run, train, test, work, epochs, flags, seed):
     """One ``kerasllm finetune`` + ``kerasllm evaluate`` in fresh processes; returns figures."""
     out = os.path.join(work, "kerasllm-" + ("-".join(f.strip("-") for f in flags) or "defaults"))
     cli = [sys.executable, "-m", "kerasllm.cli.main"]
     command = [*cli, "finetune", "--train", train, "--init", init_run, "--output", out, "--overwrite",
                "--batch-size", str(BATCH), "--learning-rate", str(LEARNING_RATE), "--epochs", str(epochs),
-               *flags]
+               "--seed", str(seed), *flags]
     start = time.perf_counter()
     job = subprocess.run(command, capture_output=True, text=True)
     wall = time.perf_counter() - start
@@ -93,20 +93,21 @@ def run_kerasllm(init_run, train, test, work, epochs, flags):
             "accuracy": accuracy, "chosen": chosen[0] if chosen else ""}
 
 
-def run_transformers_process(train, test, epochs):
+def run_transformers_process(train, test, epochs, seed):
     """The transformers contender in a fresh process (its own threads, no TF beside it)."""
     job = subprocess.run([sys.executable, os.path.abspath(__file__), "transformers", "--train", train,
-                          "--test", test, "--epochs", str(epochs)], capture_output=True, text=True)
+                          "--test", test, "--epochs", str(epochs), "--seed", str(seed)],
+                         capture_output=True, text=True)
     if job.returncode:
         raise RuntimeError(f"transformers run failed: {job.stderr[-2000:]}")
     return json.loads(job.stdout.strip().splitlines()[-1])
 
 
-def transformers_finetune(train, test, epochs):
+def transformers_finetune(train, test, epochs, seed=0):
     """BertForSequenceClassification fine-tuned as the Hugging Face course does it."""
     import torch
     from transformers import AutoTokenizer, BertForSequenceClassification, get_linear_schedule_with_warmup
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     read = lambda path: list(csv.DictReader(open(path, encoding="utf-8")))  # noqa: E731
     train_rows, test_rows = read(train), read(test)
     labels = sorted({r["label"] for r in train_rows})
@@ -115,7 +116,7 @@ def transformers_finetune(train, test, epochs):
     steps = len(train_rows) // BATCH * epochs
     optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
-    step_times, rng = [], np.random.default_rng(0)
+    step_times, rng = [], np.random.default_rng(seed)
     model.train()
     started = time.perf_counter()
     for _ in range(epochs):
@@ -167,14 +168,14 @@ def compare(work, train_count, test_count, epochs, variants, repeats):
     init_run, train, test, longest = prepare(work, train_count, test_count)
     log(f"finetune_minilm: {train_count} train / {test_count} test texts, longest {longest} WordPieces")
     results = {}
-    for _ in range(repeats):
+    for seed in range(repeats):  # a new seed per repeat: accuracy varies with it, speed should not
         log("  transformers ...")
-        results.setdefault("transformers", []).append(run_transformers_process(train, test, epochs))
+        results.setdefault("transformers", []).append(run_transformers_process(train, test, epochs, seed))
         log(f"    {results['transformers'][-1]}")
         for flags in variants:
             name = "kerasllm finetune " + (" ".join(flags) or "(defaults)")
             log(f"  {name} ...")
-            results.setdefault(name, []).append(run_kerasllm(init_run, train, test, work, epochs, flags))
+            results.setdefault(name, []).append(run_kerasllm(init_run, train, test, work, epochs, flags, seed))
             log(f"    {results[name][-1]}")
     return results, longest
 
@@ -212,10 +213,10 @@ def section(results, longest, train_count, test_count, epochs):
 
 
 def run(settings, context):
+    import tempfile
     variants = [tuple(v.split()) for v in settings.minilm_variants]
-    results, longest = compare(os.path.join(context.setdefault("work", "/tmp/kerasllm-bench"), "minilm"),
-                               settings.minilm_train, settings.minilm_test, settings.minilm_epochs,
-                               variants, settings.minilm_repeats)
+    results, longest = compare(tempfile.mkdtemp(prefix="kerasllm-minilm-"), settings.minilm_train,
+                               settings.minilm_test, settings.minilm_epochs, variants, settings.minilm_repeats)
     return section(results, longest, settings.minilm_train, settings.minilm_test, settings.minilm_epochs)
 
 
@@ -226,17 +227,18 @@ def main(argv=None):
     hf.add_argument("--train", required=True)
     hf.add_argument("--test", required=True)
     hf.add_argument("--epochs", type=int, default=2)
+    hf.add_argument("--seed", type=int, default=0)
     both = sub.add_parser("compare", help="transformers vs kerasllm variants, print JSON")
     both.add_argument("--work", default="/tmp/kerasllm-minilm")
     both.add_argument("--train-count", type=int, default=640)
-    both.add_argument("--test-count", type=int, default=1000)
+    both.add_argument("--test-count", type=int, default=2000)
     both.add_argument("--epochs", type=int, default=2)
     both.add_argument("--repeats", type=int, default=1)
     both.add_argument("--variant", action="append", default=None,
                       help="kerasllm finetune flags, e.g. '--jit' ('' = defaults); repeat")
     args = parser.parse_args(argv)
     if args.command == "transformers":
-        print(json.dumps(transformers_finetune(args.train, args.test, args.epochs)))
+        print(json.dumps(transformers_finetune(args.train, args.test, args.epochs, args.seed)))
         return
     variants = [tuple(v.split()) for v in (args.variant or [""])]
     results, longest = compare(args.work, args.train_count, args.test_count, args.epochs, variants, args.repeats)

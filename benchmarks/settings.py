@@ -55,6 +55,13 @@ class Settings:
     memory_steps: int = 1         # the first step already allocates gradients + AdamW slots
     memory_runs: int = 2
 
+    # 8: `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (each run a fresh process)
+    minilm_train: int = 640
+    minilm_test: int = 2000
+    minilm_epochs: int = 3
+    minilm_repeats: int = 2
+    minilm_variants: Tuple[str, ...] = ("", "--jit", "--no-jit --precision float32")
+
     def batch_for(self, size):
         return self.batch_sizes.get(size, self.default_batch)
 
@@ -70,7 +77,7 @@ def quick():
         finetune_repeats=2, finetune_examples=320,
         finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
         lstm_steps=5, serving_calls=50, serving_presets=("bert_tiny",), memory_size="bert_mini",
-        memory_runs=1,
+        memory_runs=1, minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
     )
 
 
@@ -88,7 +95,8 @@ def tiny():
         lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
         lstm_steps=3, serving_calls=10, serving_presets=("bert_tiny",), memory_size="bert_tiny",
         memory_batch=4,
-        memory_steps=1, memory_runs=1,
+        memory_steps=1, memory_runs=1, minilm_train=64, minilm_test=64, minilm_epochs=1,
+        minilm_repeats=1, minilm_variants=("",),
     )
 
 

@@ -113,3 +113,23 @@ def test_finetune_batches_are_cut_to_length(tmp_path, jit):
     assert len(widths) == 2  # the short texts' batches and the long ones'
     if jit:
         assert widths <= set(bucket_widths(128))
+
+
+def test_fast_defaults_follow_the_hardware_and_leave_choices_alone():
+    from kerasllm.training.fast_defaults import choose, native_bf16
+
+    device, bf16, why = native_bf16()
+    options = {"precision": None, "jit": None, "deterministic": None, "replicas": None}
+    said = choose(options)
+    assert options["precision"] == ("mixed_bfloat16" if bf16 else "float32")
+    assert options["jit"] == (not (device == "cpu" and bf16))
+    assert said.startswith("defaults: precision") and why in said
+    chosen = {"precision": "float32", "jit": False, "deterministic": None, "replicas": None}
+    assert choose(dict(chosen)) == "" and choose(chosen) == "" and chosen["jit"] is False
+    strict = {"precision": "float32", "jit": None, "deterministic": True, "replicas": None}
+    assert "XLA off (--deterministic)" in choose(strict) and strict["jit"] is False
+    forced = {"precision": None, "jit": True, "deterministic": None, "replicas": None}
+    choose(forced)
+    assert forced["precision"] == ("mixed_bfloat16" if bf16 and device == "gpu" else "float32")
+    spread = {"precision": "float32", "jit": None, "deterministic": None, "replicas": 2}
+    assert "several replicas" in choose(spread) and spread["jit"] is False

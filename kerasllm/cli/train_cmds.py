@@ -215,8 +215,8 @@ def finetune(**options):
     where the CPU (AMX / AVX512-BF16) or GPU (compute capability >= 8.0) has
     bfloat16 units, else float32; XLA on a single device unless bfloat16 runs
     on a CPU (XLA's CPU code does not use AMX: 0.51 against 0.27 s/step for
-    MiniLM). Without XLA the run is deterministic (bit-exact resume) at no
-    measured cost; --deterministic with XLA on means XLA off.
+    MiniLM); --jit alone on a CPU keeps float32. Without XLA the run is
+    deterministic (bit-exact resume); --deterministic means XLA off.
     """
     train_checks.finetune(options)
     from kerasllm.training.finetune import finetune as job

@@ -12,7 +12,8 @@ mixed_bfloat16, XLA         0.51 (XLA's CPU code does not use AMX)
 
 So where the hardware computes bfloat16 natively (a CPU with AMX-BF16 or
 AVX512-BF16, a GPU of compute capability 8.0 or newer) the default precision
-is ``mixed_bfloat16``; on such a CPU without XLA, elsewhere with XLA. XLA is
+is ``mixed_bfloat16``; on such a CPU without XLA, elsewhere with XLA. An
+explicit ``--jit`` on a CPU keeps float32 (the fast XLA pair). XLA is
 only picked on a single device in one process: a compiled step under
 MirroredStrategy over logical CPU devices fails. Keras turns XLA off under op
 determinism, so an explicit ``--deterministic`` means no XLA.
@@ -57,8 +58,10 @@ def choose(options):
     device, bf16, why = native_bf16()
     said = []
     if options.get("precision") is None:
-        options["precision"] = "mixed_bfloat16" if bf16 else "float32"
-        said.append(f"precision {options['precision']} ({why}; --precision float32 to turn off)")
+        xla_on_cpu = device == "cpu" and options.get("jit") is True  # XLA's CPU bf16 is the slow pair
+        options["precision"] = "mixed_bfloat16" if bf16 and not xla_on_cpu else "float32"
+        reason = "--jit on a CPU" if bf16 and xla_on_cpu else why
+        said.append(f"precision {options['precision']} ({reason}; --precision to choose)")
     if options.get("jit") is None:
         if options.get("deterministic"):
             options["jit"], reason = False, "--deterministic"
