@@ -6,8 +6,9 @@ then ``kerasllm finetune`` runs in its own process with its defaults (only
 batch, learning rate and epochs given), once per variant; ``kerasllm
 evaluate`` scores the held-out file. The other side is
 ``BertForSequenceClassification`` from the same checkpoint, fast tokenizer,
-``padding=True`` (each batch padded to its longest row), same batch, AdamW,
-warm-up + linear decay, clip norm 1.0, in its own process. Runs alternate.
+``padding=True`` (each batch padded to its longest row), same batch, AdamW
+(BERT's epsilon 1e-6 on both sides), warm-up + linear decay, clip norm 1.0, in
+its own process. Runs alternate; each repeat uses a new seed on both sides.
 
 Data: short texts (Rotten-Tomatoes-like, <= 44 WordPieces) synthesised from
 the BBC News sentences kerasllm ships, labelled with their article's topic.
@@ -114,7 +115,8 @@ def transformers_finetune(train, test, epochs, seed=0):
     tokenizer = AutoTokenizer.from_pretrained(minilm_dir())
     model = BertForSequenceClassification.from_pretrained(minilm_dir(), num_labels=len(labels))
     steps = len(train_rows) // BATCH * epochs
-    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01)
+    # eps: BERT's 1e-6, what kerasllm's AdamW uses (torch's default is 1e-8): one recipe on both sides
+    optimizer = torch.optim.AdamW(model.parameters(), lr=LEARNING_RATE, weight_decay=0.01, eps=1e-6)
     schedule = get_linear_schedule_with_warmup(optimizer, int(0.1 * steps), steps)
     step_times, rng = [], np.random.default_rng(seed)
     model.train()
@@ -230,7 +232,7 @@ def main(argv=None):
     hf.add_argument("--seed", type=int, default=0)
     both = sub.add_parser("compare", help="transformers vs kerasllm variants, print JSON")
     both.add_argument("--work", default="/tmp/kerasllm-minilm")
-    both.add_argument("--train-count", type=int, default=640)
+    both.add_argument("--train-count", type=int, default=1280)
     both.add_argument("--test-count", type=int, default=2000)
     both.add_argument("--epochs", type=int, default=2)
     both.add_argument("--repeats", type=int, default=1)

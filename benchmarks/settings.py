@@ -56,7 +56,7 @@ class Settings:
     memory_runs: int = 2
 
     # 8: `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (each run a fresh process)
-    minilm_train: int = 640
+    minilm_train: int = 1280
     minilm_test: int = 2000
     minilm_epochs: int = 3
     minilm_repeats: int = 2

@@ -54,7 +54,7 @@ def cut_to_width(inputs, widths=None):
     return {key: value[:, :longest] for key, value in inputs.items()}
 
 
-def grouped_order(lengths, batch_size, steps, seed, epoch, group=GROUP_BATCHES):
+def grouped_order(lengths, batch_size, steps, seed, epoch, group=None):
     """Epoch ``epoch``'s batches as example indices, (steps, batch_size) int64.
 
     A stateless shuffle seeded by ``(seed, epoch)`` (the last ``N % batch_size``
@@ -63,6 +63,7 @@ def grouped_order(lengths, batch_size, steps, seed, epoch, group=GROUP_BATCHES):
     every batch holds texts of similar length and batches of all lengths are
     spread over the epoch.
     """
+    group = group or GROUP_BATCHES
     lengths = tf.convert_to_tensor(lengths, tf.int64)
     pair = tf.cast(tf.stack([seed, epoch]), tf.int64)
     used = steps * batch_size
