@@ -133,3 +133,15 @@ def test_fast_defaults_follow_the_hardware_and_leave_choices_alone():
     assert forced["precision"] == ("mixed_bfloat16" if bf16 and device == "gpu" else "float32")
     spread = {"precision": "float32", "jit": None, "deterministic": None, "replicas": 2}
     assert "several replicas" in choose(spread) and spread["jit"] is False
+
+
+def test_per_token_targets_are_cut_with_the_inputs():
+    lengths = np.random.default_rng(2).integers(3, 40, size=24)
+    x = packed(lengths)
+    tags, weights = x["token_ids"] * 2, x["padding_mask"].astype("float32")
+    batches, steps = length_grouped_batches(x, (tags, weights), 6, seed=1)
+    for xb, tb, wb in batches(0).take(steps):
+        assert tb.shape == wb.shape == xb["token_ids"].shape
+        assert np.array_equal(tb.numpy(), 2 * xb["token_ids"].numpy())
+    for xb, tb, wb in sorted_dataset((x, tags, weights), 5, widths=[16, 40]):
+        assert tb.shape == xb["token_ids"].shape and xb["token_ids"].shape[1] in (16, 40)

@@ -45,13 +45,27 @@ def lengths_of(inputs):
 
 
 @tf.autograph.experimental.do_not_convert  # plain TF ops: skip autograph's conversion
-def cut_to_width(inputs, widths=None):
-    """Cut a packed batch's columns to its longest row, or to the smallest of ``widths`` that holds it."""
+def cut_batch(inputs, *per_token, widths=None):
+    """Cut a packed batch to its longest row, or to the smallest of ``widths`` that holds it.
+
+    ``inputs`` is the packed dict; ``per_token`` are labels / weights beside it:
+    those of rank >= 2 (B, T, ...) are cut along T too, others ((B,) class
+    labels) pass through. Returns ``inputs`` alone, or ``(inputs, *per_token)``.
+    """
     longest = tf.reduce_max(tf.reduce_sum(inputs["padding_mask"], axis=1))
     if widths:
         allowed = tf.constant(widths, longest.dtype)  # (W,) ascending
         longest = allowed[tf.searchsorted(allowed, longest[tf.newaxis])[0]]
-    return {key: value[:, :longest] for key, value in inputs.items()}
+    cut = {key: value[:, :longest] for key, value in inputs.items()}
+    if not per_token:
+        return cut
+    rest = tf.nest.map_structure(lambda t: t[:, :longest] if t.shape.rank >= 2 else t, per_token)
+    return (cut, *rest)
+
+
+def cut_to_width(inputs, widths=None):
+    """The packed dict ``inputs`` cut to its longest row (or the next of ``widths``)."""
+    return cut_batch(inputs, widths=widths)
 
 
 def grouped_order(lengths, batch_size, steps, seed, epoch, group=None):
@@ -81,17 +95,15 @@ def grouped_order(lengths, batch_size, steps, seed, epoch, group=None):
 def sorted_dataset(arrays, batch_size, widths=None):
     """A finite evaluation dataset: rows in length order, batched, each batch cut.
 
-    ``arrays`` is ``x`` or ``(x, y)`` with ``x`` a packed input dict; the
-    order of rows changes, so use it where only totals matter (``fit``'s
+    ``arrays`` is ``x`` or ``(x, y, ...)`` with ``x`` a packed input dict and
+    per-token arrays cut with it (``cut_batch``); the order of rows changes, so use it where only totals matter (``fit``'s
     ``validation_data``, accuracy).
     """
     x = arrays[0] if isinstance(arrays, tuple) else arrays
     order = np.argsort(lengths_of(x), kind="stable")
     data = tf.data.Dataset.from_tensor_slices(tf.nest.map_structure(lambda a: a[order], arrays))
     data = data.batch(batch_size)
-    if isinstance(arrays, tuple):
-        return data.map(lambda x, *rest: (cut_to_width(x, widths), *rest))
-    return data.map(lambda x: cut_to_width(x, widths))
+    return data.map(lambda x, *rest: cut_batch(x, *rest, widths=widths))
 
 
 def map_in_length_order(fn, inputs, batch_size):

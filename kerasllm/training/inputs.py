@@ -14,7 +14,7 @@ same contract.)
 import numpy as np
 import tensorflow as tf
 
-from kerasllm.data.length_batching import cut_to_width, grouped_order, lengths_of
+from kerasllm.data.length_batching import cut_batch, grouped_order, lengths_of
 
 _EPOCHS = 1 << 30  # "forever"
 
@@ -46,9 +46,10 @@ def array_batches(arrays, batch_size, seed, shuffle=True):
 
 
 def length_grouped_batches(x, y, batch_size, seed, widths=None):
-    """Stream over packed texts ``x`` (numpy dict, (N, seq_length)) and labels ``y``
-    in batches of similar length, each cut to its longest row, or under XLA to
-    one of ``widths`` (``kerasllm.data.length_batching``).
+    """Stream over packed texts ``x`` (numpy dict, (N, seq_length)) and targets ``y``
+    (an array, or a tuple such as per-token tags and weights (N, seq_length)) in
+    batches of similar length, each cut to its longest row, or under XLA to one
+    of ``widths`` (``kerasllm.data.length_batching``).
 
     Epoch ``e`` is ``grouped_order(lengths, ..., seed, e)``: fixed by the seed,
     so ``batches(skip)`` resumes exactly. Returns ``(batches, steps_per_epoch)``.
@@ -59,7 +60,7 @@ def length_grouped_batches(x, y, batch_size, seed, widths=None):
 
     def take(idx):  # (B,) indices -> one cut batch
         xb, yb = tf.nest.map_structure(lambda a: tf.gather(a, idx), data)
-        return cut_to_width(xb, widths), yb
+        return cut_batch(xb, *(yb if isinstance(yb, tuple) else (yb,)), widths=widths)
 
     def batches(skip):
         first, within = divmod(skip, steps)
