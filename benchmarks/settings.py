@@ -55,7 +55,7 @@ class Settings:
     memory_steps: int = 1         # the first step already allocates gradients + AdamW slots
     memory_runs: int = 2
 
-    # 8: `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (each run a fresh process)
+    # 9: `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (each run a fresh process)
     minilm_train: int = 1280
     minilm_test: int = 2000
     minilm_epochs: int = 3
