@@ -64,17 +64,42 @@ def _in_batches(fn, inputs, batch_size):
     return np.concatenate(parts, axis=0)
 
 
-def embed(run, texts, batch_size=32):
-    """Mean-pooled sentence embeddings (N, H): the average of the encoder's
-    ``sequence_output`` over real tokens ([CLS] and [SEP] included, padding not)."""
+POOLINGS = ("mean", "cls")
+
+
+def embed(run, texts, batch_size=32, pooling=None, normalize=None):
+    """Sentence embeddings (N, H) of a BERT run's encoder.
+
+    Args:
+        run: a loaded BERT ``Run``.
+        texts: list of str.
+        batch_size: texts per forward pass.
+        pooling: "mean" (average of ``sequence_output`` over real tokens, [CLS] and
+            [SEP] included, padding not) or "cls" (the [CLS] vector); None uses the
+            run's ``pooling`` (what ``import-hf`` read from the checkpoint), else mean.
+        normalize: L2-normalise each vector; None uses the run's ``normalize``
+            (True for sentence-transformers checkpoints such as all-MiniLM-L6-v2).
+    """
     encoder = bert_encoder(run)
+    pooling = pooling or run.config.get("pooling", "mean")
+    if pooling not in POOLINGS:
+        raise KerasLLMError(f"pooling {pooling!r}: expected one of {', '.join(POOLINGS)}.")
+    if normalize is None:
+        normalize = bool(run.config.get("normalize", False))
 
-    def mean_pool(batch):
+    def pool(batch):
         hidden = np.asarray(encoder(batch, training=False)["sequence_output"])  # (B, T, H)
-        mask = batch["padding_mask"].astype("float32")[:, :, None]  # (B, T, 1)
-        return (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)  # (B, H)
+        if pooling == "cls":
+            vectors = hidden[:, 0]  # (B, H)
+        else:
+            mask = batch["padding_mask"].astype("float32")[:, :, None]  # (B, T, 1)
+            vectors = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)  # (B, H)
+        if normalize:
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True),
+                                           1e-12)
+        return vectors
 
-    return _in_batches(mean_pool, encode_texts(run, texts), batch_size)
+    return _in_batches(pool, encode_texts(run, texts), batch_size)
 
 
 def cosine_similarity(embeddings):
