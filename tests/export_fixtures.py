@@ -48,3 +48,23 @@ def wordpiece_vocabulary(texts, words=1500, pieces=800):
     vocab += [w for w, _ in counts.most_common(words)] + [p for p, _ in affixes.most_common(pieces)]
     seen = set()
     return [t for t in vocab if not (t in seen or seen.add(t)) and t.strip() == t and t]
+
+
+def run_blocked(root, requests):
+    """Run ``requests`` (see export_serving_check.py) in a subprocess where keras, tf-text and
+    kerasllm cannot be imported, as in stock TF Serving; returns {key|output: numpy array}."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    inputs, outputs = os.path.join(root, "inputs.json"), os.path.join(root, "outputs.npz")
+    with open(inputs, "w") as handle:
+        json.dump(requests, handle)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(os.path.dirname(__file__), "export_serving_check.py"),
+         inputs, outputs], capture_output=True, text=True, cwd=str(root),
+        env={**os.environ, "PYTHONPATH": ""}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(np.load(outputs, allow_pickle=True))

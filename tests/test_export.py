@@ -11,7 +11,7 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-from export_fixtures import EXTRA_TEXTS, bbc_sentences, wordpiece_vocabulary
+from export_fixtures import EXTRA_TEXTS, bbc_sentences, run_blocked, wordpiece_vocabulary
 from kerasllm import inference, models
 from kerasllm.cli.main import cli
 from kerasllm.export.exporter import export_run
@@ -22,7 +22,6 @@ BERT = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, max_s
 TEXTS = ["Shares in the company rose sharply.", "Café naïve 北京 😀 12,345", "",
          "The film won " * 10000, "Ångström wins the [MASK] final."]
 BAD = ["", "word " * 20000, "caf\xc3 \xff\xfe ok", "fine"]  # latin-1 view of raw bytes
-HERE = Path(__file__).parent
 
 
 def _sharpen(model):
@@ -105,13 +104,7 @@ def exported(tmp_path_factory):
     for kind in ("pair", "mlm", "encoder", "lstm"):
         paths[kind] = export_run(runs[kind], root / "served" / kind)[0]
     paths = {k: str(v) for k, v in paths.items()}
-    (root / "inputs.json").write_text(json.dumps(_requests(paths)))
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "export_serving_check.py"), str(root / "inputs.json"),
-         str(root / "outputs.npz")], capture_output=True, text=True, cwd=str(root),
-        env={**os.environ, "PYTHONPATH": ""}, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    outputs = dict(np.load(root / "outputs.npz", allow_pickle=True))
+    outputs = run_blocked(root, _requests(paths))
     return {"root": root, "runs": runs, "paths": paths, "out": outputs}
 
 

@@ -30,6 +30,24 @@ def _atomic_write(path, write):
     os.replace(tmp, path)
 
 
+def is_index(path):
+    """True when ``path`` is an INDEX_DIR (holds ``index.json``)."""
+    return (Path(path) / INDEX_FILE).is_file()
+
+
+def read_index_info(path):
+    """The parsed ``index.json`` of INDEX_DIR; a missing one is a one-line ``DataError``."""
+    path = Path(path)
+    if not is_index(path):
+        raise DataError(f"{path}: not a kerasllm index (no {INDEX_FILE}); build one with "
+                        f"`kerasllm index RUN_DIR --corpus FILES --output {path}`.")
+    try:
+        return json.loads((path / INDEX_FILE).read_text(encoding="utf-8"))
+    except ValueError as err:
+        raise DataError(f"{path / INDEX_FILE}: invalid JSON ({err}); rebuild the index with "
+                        f"`kerasllm index` into a new --output.") from None
+
+
 class SemanticIndex:
     """A loaded index: ``ids`` (N,), ``texts`` (N,), ``embeddings`` float32 (N, H) unit rows.
 
@@ -51,11 +69,7 @@ class SemanticIndex:
     def load(cls, path):
         """Read INDEX_DIR; a missing or foreign directory is a one-line ``DataError``."""
         path = Path(path)
-        info_path = path / INDEX_FILE
-        if not info_path.is_file():
-            raise DataError(f"{path}: not a kerasllm index (no {INDEX_FILE}); build one with "
-                            f"`kerasllm index RUN_DIR --corpus FILES --output {path}`.")
-        info = json.loads(info_path.read_text(encoding="utf-8"))
+        info = read_index_info(path)
         ids, texts, parts = [], [], []
         for shard in sorted((path / SHARDS).glob("*.npy")):
             rows = [json.loads(line) for line in
