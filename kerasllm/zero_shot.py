@@ -16,23 +16,29 @@ def _unit(vectors):
     return vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True), 1e-12)
 
 
-def parse_label_spec(spec):
-    """``"business,sport=football and tennis results"`` -> {name: [description]}.
+def parse_labels(items, option="--labels"):
+    """``["business", "sport=football, tennis"]`` -> {name: [descriptions]}.
 
-    A bare name is its own description; ``name=text`` gives a longer one.
+    A bare name is its own description; ``name=text`` gives a longer one (the
+    text may hold commas); a name given twice collects several descriptions.
     """
     labels = {}
-    for number, item in enumerate(str(spec).split(","), start=1):
-        name, _, description = item.partition("=")
+    for number, item in enumerate(items, start=1):
+        name, _, description = str(item).partition("=")
         name, description = name.strip(), description.strip()
         if not name:
-            raise KerasLLMError(f"--labels {spec!r}: item {number} has no label name; write "
-                                f"'name' or 'name=description', separated by commas.")
+            raise KerasLLMError(f"{option}: item {number} ({item!r}) has no label name; write "
+                                f"'name' or 'name=description'.")
         labels.setdefault(name, []).append(description or name)
     if len(labels) < 2:
-        raise KerasLLMError(f"--labels {spec!r}: received {len(labels)} label(s); give at least "
-                            f"two, separated by commas.")
+        raise KerasLLMError(f"{option}: received {len(labels)} label(s); give at least two.")
     return labels
+
+
+def parse_label_spec(spec):
+    """``"business,sport=football and tennis results"`` -> {name: [description]}:
+    comma-separated ``--labels`` (use ``--label`` for descriptions with commas)."""
+    return parse_labels(str(spec).split(","), option=f"--labels {spec!r}")
 
 
 def examples_by_label(texts, labels):
@@ -65,7 +71,12 @@ def label_prototypes(run, label_texts, batch_size=32):
     return names, _unit(np.stack(centroids)).astype("float32")  # (C, H)
 
 
+def nearest_prototype(vectors, names, prototypes):
+    """Cosine similarities (N, C) of embeddings (N, H) to the prototypes, and the best names."""
+    scores = _unit(vectors) @ prototypes.T  # (N, C)
+    return scores, [names[i] for i in scores.argmax(axis=-1)]
+
+
 def classify_zero_shot(run, texts, names, prototypes, batch_size=32):
     """Cosine similarities (N, C) to each label prototype and the best label per text."""
-    scores = _unit(embed(run, texts, batch_size=batch_size)) @ prototypes.T  # (N, C)
-    return scores, [names[i] for i in scores.argmax(axis=-1)]
+    return nearest_prototype(embed(run, texts, batch_size=batch_size), names, prototypes)

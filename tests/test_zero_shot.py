@@ -7,7 +7,7 @@ from click.testing import CliRunner
 
 from kerasllm.cli.main import cli
 from kerasllm.errors import KerasLLMError
-from kerasllm.zero_shot import classify_zero_shot, label_prototypes, parse_label_spec
+from kerasllm.zero_shot import classify_zero_shot, label_prototypes, parse_label_spec, parse_labels
 
 LABELS = ("sport=football tennis and athletics,business=companies shares and markets,"
           "tech=computers phones and the internet")
@@ -18,8 +18,9 @@ TEXTS = ["Chelsea beat Arsenal two nil in the league.", "Shares in the retailer 
 def test_parse_label_spec():
     assert parse_label_spec("a, b=the b things ,a=more a") == {"a": ["a", "more a"],
                                                                "b": ["the b things"]}
-    with pytest.raises(KerasLLMError, match="item 2 has no label name"):
+    with pytest.raises(KerasLLMError, match=r"item 2 \('=x'\) has no label name"):
         parse_label_spec("a,=x")
+    assert parse_labels(["a=x, y", "b"]) == {"a": ["x, y"], "b": ["b"]}  # --label keeps commas
     with pytest.raises(KerasLLMError, match="received 1 label"):
         parse_label_spec("only")
 
@@ -45,6 +46,11 @@ def test_cli_examples_centroids_and_evaluate(minilm_run, tmp_path):
                                 for t, label in zip(TEXTS, ["sport", "business", "tech"])))
     runner = CliRunner()
     base = ["classify-zero-shot", str(minilm_run.path), "--examples", str(examples)]
+    result = runner.invoke(cli, ["classify-zero-shot", str(minilm_run.path), "--text", TEXTS[1],
+                                 "--label", "sport=football, tennis", "--label",
+                                 "business=companies, shares, markets"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("business\tbusiness=")
     result = runner.invoke(cli, base + ["--text", TEXTS[0], "--json"])
     assert result.exit_code == 0, result.output
     row = json.loads(result.output)
@@ -57,7 +63,7 @@ def test_cli_examples_centroids_and_evaluate(minilm_run, tmp_path):
 def test_cli_errors_are_one_line(minilm_run, tmp_path):
     runner = CliRunner()
     result = runner.invoke(cli, ["classify-zero-shot", str(minilm_run.path), "--text", "x"])
-    assert result.exit_code == 2 and "exactly one of --labels NAMES or --examples FILE" in result.output
+    assert result.exit_code == 2 and "Pass exactly one of --labels NAMES" in result.output
     bad = tmp_path / "bad.jsonl"
     bad.write_text('{"text": "a", "label": "x"}\n{"text": "b"}\n')
     result = runner.invoke(cli, ["classify-zero-shot", str(minilm_run.path), "--examples", str(bad),

@@ -1,6 +1,7 @@
 """``kerasllm classify-zero-shot``: classify texts with a sentence encoder and no training.
 
-Labels come from ``--labels`` (names, or ``name=description``) or from a few
+Labels come from ``--labels`` (names, or ``name=description``, comma-separated),
+repeated ``--label name=description`` (descriptions may hold commas) or from a few
 labelled ``--examples`` per label (CSV / TSV / JSONL with text and label
 columns); each text gets the label whose prototype is most similar.
 ``--evaluate FILE`` scores a labelled file instead: accuracy and macro-F1.
@@ -13,14 +14,16 @@ from kerasllm.cli import checks
 from kerasllm.cli.text_inputs import COLUMN, INPUT, gather_texts
 
 
-def _prototype_texts(labels, examples, text_column, label_column):
+def _prototype_texts(labels, label_items, examples, text_column, label_column):
     from kerasllm.data.classification import read_classification_file
-    from kerasllm.zero_shot import examples_by_label, parse_label_spec
+    from kerasllm.zero_shot import examples_by_label, parse_label_spec, parse_labels
 
     if examples:
         data = read_classification_file(examples, text_column=text_column,
                                         label_column=label_column)
         return examples_by_label(data.texts, data.labels)
+    if label_items:
+        return parse_labels(label_items, option="--label")
     return parse_label_spec(labels)
 
 
@@ -29,6 +32,9 @@ def _prototype_texts(labels, examples, text_column, label_column):
 @click.option("--labels", default=None,
               help='Comma-separated labels, each a name or name=description, e.g. '
                    '"sport=football tennis and athletics,business=companies and markets".')
+@click.option("--label", "label_items", multiple=True,
+              help='One label as name=description (the description may hold commas); '
+                   'repeat for each label, e.g. --label "sport=football, tennis".')
 @click.option("--examples", default=None, type=click.Path(dir_okay=False),
               help="Labelled CSV / TSV / JSONL: a few (or many) examples per label; each "
                    "label's prototype is the centroid of its examples' embeddings.")
@@ -41,13 +47,14 @@ def _prototype_texts(labels, examples, text_column, label_column):
               help="Label field of --examples / --evaluate.")
 @click.option("--batch-size", default=32, show_default=True, type=click.IntRange(min=1))
 @click.option("--json", "as_json", is_flag=True, help="Print JSON lines instead of text.")
-def classify_zero_shot(run_dir, labels, examples, texts, input_file, column, evaluate_file,
+def classify_zero_shot(run_dir, labels, label_items, examples, texts, input_file, column, evaluate_file,
                        label_column, batch_size, as_json):
     """Classify texts with BERT sentence encoder RUN_DIR by similarity to label prototypes."""
     checks.run_config(run_dir, "classify-zero-shot", family="bert",
                       need="a BERT sentence encoder run (e.g. kerasllm import-hf all-MiniLM-L6-v2)")
-    if bool(labels) == bool(examples):
-        raise click.UsageError("Pass exactly one of --labels NAMES or --examples FILE.")
+    if sum(map(bool, (labels, label_items, examples))) != 1:
+        raise click.UsageError("Pass exactly one of --labels NAMES, --label NAME=TEXT "
+                               "(repeated) or --examples FILE.")
     for path, option in ((examples, "--examples"), (evaluate_file, "--evaluate")):
         if path:
             checks.text_file(path, option)
@@ -65,7 +72,7 @@ def classify_zero_shot(run_dir, labels, examples, texts, input_file, column, eva
 
     run = load_run(run_dir)
     names, prototypes = label_prototypes(
-        run, _prototype_texts(labels, examples, column, label_column), batch_size)
+        run, _prototype_texts(labels, label_items, examples, column, label_column), batch_size)
     scores, predicted = classify(run, list(texts), names, prototypes, batch_size)
     if gold is not None:
         from kerasllm.evaluation import accuracy, macro_f1
