@@ -26,6 +26,12 @@ def _tokenize(tokenizer, text):
     return [int(i) for i in np.asarray(tokenizer.tokenize(text)).reshape(-1)]
 
 
+def _tokenize_all(tokenizer, texts):
+    """``_tokenize`` of many texts in one tokenizer call (one TF op run, not one per text)."""
+    texts = [decode_text(t)[0] for t in texts]
+    return tokenizer.tokenize(texts).to_list()
+
+
 def _pack(run, token_lists, pair_lists=None):
     """[CLS] A [SEP] (B [SEP]) -> numpy token_ids / segment_ids / padding_mask (B, T)."""
     from kerasllm.data.packing import pack_inputs
@@ -52,8 +58,8 @@ def encode_texts(run, texts, pairs=None):
     if pairs is not None and len(pairs) != len(texts):
         raise KerasLLMError(f"Received {len(texts)} texts but {len(pairs)} text pairs; "
                             f"give one --text-pair per --text.")
-    a = [_tokenize(run.tokenizer, t) for t in texts]
-    b = None if pairs is None else [_tokenize(run.tokenizer, t) for t in pairs]
+    a = _tokenize_all(run.tokenizer, texts)
+    b = None if pairs is None else _tokenize_all(run.tokenizer, pairs)
     return _pack(run, a, b)
 
 

@@ -36,18 +36,19 @@ from kerasllm.cli.vocab_cmd import vocab as vocab_command
 # all-MiniLM-L6-v2 (6 layers, hidden 384) embeds ~35 articles/s at 128 tokens there, so
 # the no-training classifiers read each article's first 128 tokens (all 2,225 articles
 # in about a minute) and fine-tuning reads the first 64 for one epoch (111 steps).
-# The quick demo runs that stage on 4 articles per topic at 32 tokens.
+# The quick demo skips that stage (it adds ~25 s to a smoke test); its small settings
+# below are what tests/test_demo_encoder.py runs it with: 4 articles per topic, 32 tokens.
 SETTINGS = {
     "full": dict(preset="bert_mini", vocab_size=8000, seq_length=128, pretrain_steps=100,
                  finetune_seq_length=32, finetune_epochs=2,
                  finetune_lr=5e-4, lm_steps=300, lm_vocab_size=10000, batch_size=16,
                  encoder_seq_length=128, encoder_finetune_seq_length=64, encoder_epochs=1,
-                 encoder_lr=1e-4, encoder_per_label=None),
+                 encoder_lr=1e-4, encoder_per_label=None, encoder_stage=True),
     "quick": dict(preset="bert_tiny", vocab_size=2000, seq_length=64, pretrain_steps=20,
                   finetune_seq_length=32, finetune_epochs=1,
                   finetune_lr=1e-3, lm_steps=20, lm_vocab_size=2000, batch_size=16,
                   encoder_seq_length=32, encoder_finetune_seq_length=32, encoder_epochs=1,
-                  encoder_lr=1e-4, encoder_per_label=4),
+                  encoder_lr=1e-4, encoder_per_label=4, encoder_stage=False),
 }
 
 
@@ -129,7 +130,11 @@ def demo(ctx, output, quick, overwrite):
 
     _stage("5/7 pretrained sentence encoder all-MiniLM-L6-v2: no training, then fine-tuned")
     stage_start = time.time()
-    encoder = pretrained_encoder_stage(ctx, root, data, s, overwrite)
+    if s["encoder_stage"]:
+        encoder = pretrained_encoder_stage(ctx, root, data, s, overwrite)
+    else:
+        encoder = {"skipped": "--quick"}
+        click.echo("skipped with --quick (run the demo without --quick for this stage)")
     encoder["minutes"] = round((time.time() - stage_start) / 60, 2)
 
     _stage("6/7 LSTM language model (word level)")
