@@ -8,6 +8,7 @@ Hugging Face files, ``modules.json`` (Transformer -> Pooling -> Normalize),
 ``seq_length`` so ``kerasllm embed`` reproduces the reference embedding. A plain
 Hugging Face checkpoint has none of them: mean pooling, no normalisation.
 """
+import json
 from pathlib import Path
 
 from kerasllm.checkpoints.hf_config import read_json
@@ -26,8 +27,6 @@ def _modules(root):
     if not path.is_file():
         return []
     try:
-        import json
-
         modules = json.loads(path.read_text(encoding="utf-8"))
     except ValueError as err:
         raise DataError(f"{path}: invalid JSON ({err}); fix or delete the file.") from None
