@@ -79,3 +79,21 @@ def test_cli_index_and_search_real_encoder(minilm_run, tmp_path):
     assert hits[0]["score"] > 0.4 > hits[1]["score"]
     result = runner.invoke(cli, ["search", str(tmp_path), "query"])
     assert result.exit_code == 1 and "not a kerasllm index" in result.output
+
+
+def test_cli_latin1_warning_and_empty_index_export(tmp_path):
+    run = bert_run(tmp_path / "run", "encoder")
+    (tmp_path / "latin1.txt").write_bytes(b"caf\xe9 sat on the mat\n\n")
+    (tmp_path / "blank.txt").write_text("\n \n")
+    runner = CliRunner()
+    result = runner.invoke(cli, ["index", str(run.path), "--corpus", str(tmp_path / "latin1.txt"),
+                                 "--output", str(tmp_path / "idx")])
+    assert result.exit_code == 0 and "replaced by U+FFFD" in result.output
+    assert SemanticIndex.load(tmp_path / "idx").texts == ["caf\ufffd sat on the mat"]
+    result = runner.invoke(cli, ["index", str(run.path), "--corpus", str(tmp_path / "blank.txt"),
+                                 "--output", str(tmp_path / "empty")])
+    assert "Indexed 0 new document(s)" in result.output
+    result = runner.invoke(cli, ["export", str(tmp_path / "empty"), "--output",
+                                 str(tmp_path / "served")])
+    assert result.exit_code == 1
+    assert "the index holds no documents; add some with `kerasllm index`" in result.output

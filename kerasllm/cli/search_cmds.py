@@ -12,22 +12,25 @@ from pathlib import Path
 import click
 
 from kerasllm.cli import checks
-from kerasllm.cli.text_inputs import COLUMN, read_input
+from kerasllm.cli.text_inputs import COLUMN, read_input, warn_replaced
 
 
 def _documents(files, column, whole_files):
     """``(id, text)`` pairs: ``FILE:N`` for the N-th text of FILE, or FILE when whole."""
     from kerasllm.data.text_decoding import decode_text
 
-    documents = []
+    documents, replaced = [], 0
     for path in files:
         if whole_files:
-            text = decode_text(Path(path).read_bytes())[0].strip()
-            documents += [(str(path), text)] if text else []
+            text, count = decode_text(Path(path).read_bytes())
+            replaced += count
+            documents += [(str(path), text.strip())] if text.strip() else []
             continue
-        texts, _ = read_input(path, column)
+        texts, count = read_input(path, column)
+        replaced += count
         documents += [(f"{path}:{n}", t.strip()) for n, t in enumerate(texts, start=1)
                       if t.strip()]
+    warn_replaced(replaced)
     return documents
 
 
