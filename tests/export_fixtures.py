@@ -68,3 +68,14 @@ def run_blocked(root, requests):
         env={**os.environ, "PYTHONPATH": ""}, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     return dict(np.load(outputs, allow_pickle=True))
+
+
+def blocked_cli_env(root):
+    """Environment whose sitecustomize makes keras / keras_hub / tensorflow_text / kerasllm
+    unimportable, for ``saved_model_cli`` subprocesses."""
+    site = os.path.join(root, "blocked_site")
+    os.makedirs(site, exist_ok=True)
+    with open(os.path.join(site, "sitecustomize.py"), "w") as handle:
+        handle.write("import sys\nfor n in ('keras', 'keras_hub', 'tensorflow_text', 'kerasllm', "
+                     "'tf_keras'):\n    sys.modules[n] = None\n")
+    return {**os.environ, "PYTHONPATH": site}

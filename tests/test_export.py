@@ -1,7 +1,6 @@
 """kerasllm export: SavedModels whose raw-text signatures run without keras / tf-text / kerasllm
 and give the same answers as the in-process Keras model and `kerasllm predict`."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,8 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-from export_fixtures import EXTRA_TEXTS, bbc_sentences, run_blocked, wordpiece_vocabulary
+from export_fixtures import (EXTRA_TEXTS, bbc_sentences, blocked_cli_env, run_blocked,
+                             wordpiece_vocabulary)
 from kerasllm import inference, models
 from kerasllm.cli.main import cli
 from kerasllm.export.exporter import export_run
@@ -214,21 +214,11 @@ def test_bad_input_gives_defined_outputs(exported, kind):
         np.testing.assert_allclose(outputs["probabilities"].sum(-1), 1.0, atol=1e-5)
 
 
-def _cli_env(root):
-    """Environment whose sitecustomize makes keras / keras_hub / tensorflow_text / kerasllm unimportable."""
-    site = root / "blocked_site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(
-        "import sys\nfor n in ('keras', 'keras_hub', 'tensorflow_text', 'kerasllm', 'tf_keras'):\n"
-        "    sys.modules[n] = None\n")
-    return {**os.environ, "PYTHONPATH": str(site)}
-
-
 @pytest.mark.slow
 def test_saved_model_cli_shows_and_runs_the_text_signature(exported):
     cli_path = Path(sys.executable).parent / "saved_model_cli"
     model_dir = exported["paths"]["classify"]
-    env = _cli_env(exported["root"])
+    env = blocked_cli_env(exported["root"])
     show = subprocess.run([str(cli_path), "show", "--dir", model_dir, "--all"], env=env,
                           capture_output=True, text=True, timeout=300)
     assert show.returncode == 0, show.stderr[-2000:]

@@ -1,12 +1,16 @@
 """kerasllm export of a search index: a versioned SavedModel whose raw-text search(query, top_k)
 runs without keras / tf-text / kerasllm and ranks as `kerasllm search` does."""
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 from click.testing import CliRunner
 
+from export_fixtures import blocked_cli_env, run_blocked
 from kerasllm.cli.main import cli
 from kerasllm.search import SemanticIndex, build_index, search_texts
-from export_fixtures import run_blocked
 from tiny_runs import bert_run, sentences
 
 QUERIES = ["the red car ran fast", "Café naïve 😀", ""]
@@ -67,3 +71,17 @@ def test_versions_and_warmup_like_other_exports(exported):
     result = CliRunner().invoke(cli, ["export", str(exported["root"] / "idx"), "--output",
                                       str(base), "--version", "1"])
     assert result.exit_code == 1 and "already exists" in result.output
+
+
+def test_saved_model_cli_runs_search_the_tf1_way(exported):
+    """`saved_model_cli run` restores variables with a session, as TF Serving does; the
+    documents are string variables, so this is the check that they restore."""
+    cli_path = Path(sys.executable).parent / "saved_model_cli"
+    run = subprocess.run([str(cli_path), "run", "--dir", exported["dir"], "--tag_set", "serve",
+                          "--signature_def", "search", "--input_exprs",
+                          f"query=[{QUERIES[0]!r}];top_k=2"],
+                         env=blocked_cli_env(exported["root"]), capture_output=True, text=True,
+                         timeout=300)
+    assert run.returncode == 0, run.stderr[-2000:]
+    ids = exported["out"][f"{exported['dir']}|search|ids"][0][:2]
+    assert f"Result for output key ids:\n[[b'{ids[0].decode()}' b'{ids[1].decode()}']]" in run.stdout
