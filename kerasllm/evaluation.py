@@ -147,14 +147,14 @@ def pretraining_metrics(model, task, batches, max_examples=None):
         mlm_out, pair_out = ((out["mlm"], out["nsp"]) if both else
                              (out, None) if task.masked_lm else (None, out))
         if mlm_out is not None:
-            ids = (y["mlm"] if both else y).numpy()
-            weights = (batch[2]["mlm"] if both else batch[2]).numpy()
+            ids = np.asarray(y["mlm"] if both else y)
+            weights = np.asarray(batch[2]["mlm"] if both else batch[2])
             logits = np.asarray(mlm_out)  # (B, P, V)
             mlm_hits += float(((logits.argmax(-1) == ids) * weights).sum())
             mlm_loss += float((_cross_entropy(logits, ids) * weights).sum())
             mlm_count += float(weights.sum())
         if pair_out is not None:
-            pair_true.append((y["nsp"] if both else y).numpy())
+            pair_true.append(np.asarray(y["nsp"] if both else y))
             pair_pred.append(np.asarray(pair_out).argmax(-1))
         rows += int(x["token_ids"].shape[0])
         if max_examples and rows >= max_examples:

@@ -1,8 +1,9 @@
-"""What the fine-tuning jobs (classify, ner) share: where the encoder and vocabulary come
-from (--init RUN_DIR or --init none), and the optimizer / schedule / TrainPlan."""
+"""What the fine-tuning jobs (classify, ner, qa) share: where the encoder and vocabulary come
+from (--init RUN_DIR or --init none), batches by length, the optimizer / schedule /
+TrainPlan, and the machine-picked precision and XLA."""
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import optimizers
-from kerasllm.training.job import schedule_length
+from kerasllm.training import fast_defaults, inputs, optimizers
+from kerasllm.training.job import run_job, schedule_length
 from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab
 
 
@@ -65,3 +66,37 @@ def finetune_fit(options, batches, data_steps, eval_data, tokens_per_step):
         return {"optimizer": optimizer}, plan
 
     return fit_args
+
+
+def length_batches(options, x, targets, global_batch, rows="rows"):
+    """The training stream: packed inputs ``x`` with ``targets`` (labels; per-token tags and
+    weights; start / end) in batches of similar length, each cut to its longest row, or
+    under XLA to one of a few widths (one compiled program each), so short texts never pay
+    for --seq-length. Returns ``(batches, steps_per_epoch, widths, real tokens per step)``."""
+    from kerasllm.data.length_batching import bucket_widths, lengths_of
+
+    widths = bucket_widths(options["seq_length"]) if options["jit"] else None
+    batches, steps = inputs.length_grouped_batches(x, targets, global_batch, options["seed"], widths)
+    if steps == 0:
+        raise KerasLLMError(f"--train {options['train']}: {len(lengths_of(x))} {rows}, fewer than "
+                            f"one batch of {global_batch}; lower --batch-size.")
+    return batches, steps, widths, global_batch * float(lengths_of(x).mean())
+
+
+def held_out(x, targets, global_batch, widths):
+    """The --eval data: rows in length order, batched and cut like the training batches."""
+    from kerasllm.data.length_batching import sorted_dataset
+
+    return sorted_dataset((x, *(targets if isinstance(targets, tuple) else (targets,))),
+                          global_batch, widths)
+
+
+def run_finetune(prepare, options):
+    """Run a fine-tuning job; ``precision`` / ``jit`` left None take the machine's fastest
+    setting (``kerasllm.training.fast_defaults``), said in one line at start-up."""
+    import click
+
+    said = fast_defaults.choose(options)
+    if said:
+        click.echo(said)
+    return run_job(prepare, options)

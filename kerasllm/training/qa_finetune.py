@@ -9,10 +9,10 @@ hold it). A file with unanswerable questions makes a v2.0 run
 """
 import dataclasses
 
-from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs
-from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start
-from kerasllm.training.job import JobSpec, job_config, run_job
+from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start, \
+    length_batches, run_finetune
+from kerasllm.training.finetune_setup import held_out as held_out_data
+from kerasllm.training.job import JobSpec, job_config
 from kerasllm.training.models_setup import wordpiece_settings
 
 
@@ -36,18 +36,14 @@ def prepare(options, strategy):
         options, [e.question for e in train] + sorted({e.context for e in train}))
     windows, arrays = _windows(train, tokenizer, options)
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
-    batches, data_steps = inputs.array_batches(arrays, global_batch, options["seed"])
-    if data_steps == 0:
-        raise KerasLLMError(f"--train {options['train']}: {len(windows)} windows, fewer than one "
-                            f"batch of {global_batch}; lower --batch-size.")
+    x, targets = arrays
+    batches, data_steps, widths, tokens_per_step = length_batches(options, x, targets, global_batch,
+                                                                  rows="windows")
     eval_data = None
     if held_out is not None:
-        import tensorflow as tf
-
-        eval_data = tf.data.Dataset.from_tensor_slices(
-            _windows(held_out, tokenizer, options)[1]).batch(global_batch)
+        eval_data = held_out_data(*_windows(held_out, tokenizer, options)[1], global_batch, widths)
     seq_length = options["seq_length"]
-    fit_args = finetune_fit(options, batches, data_steps, eval_data, global_batch * seq_length)
+    fit_args = finetune_fit(options, batches, data_steps, eval_data, tokens_per_step)
     options["squad_v2"] = any(e.impossible for e in train)
     config = job_config("finetune", "qa", "bert", None if from_run else options["preset"],
                         dataclasses.asdict(model_config), wordpiece_settings(tokenizer),
@@ -64,4 +60,4 @@ def prepare(options, strategy):
 
 def finetune_qa(**options):
     """Run ``kerasllm finetune --task qa`` with the CLI's options; returns the metrics."""
-    return run_job(prepare, options)
+    return run_finetune(prepare, options)
