@@ -31,6 +31,8 @@ BENCHMARKS = {
     "lstm": ("lstm_throughput:run", "LSTMLanguageModel vs keras LSTM stack"),
     "serving": ("serving:run", "exported SavedModel latency"),
     "memory": ("memory:run", "peak RSS of BERT training"),
+    "search": ("semantic_search:run", "all-MiniLM-L6-v2 index docs/s, query p50/p99"),
+    "finetune_minilm": ("finetune_minilm:run", "kerasllm finetune on MiniLM vs transformers"),
 }
 
 

@@ -1,6 +1,6 @@
 """How big and how long each benchmark runs, per mode.
 
-- ``full``  (default): the figures the README reports; about 45 min on 2 CPU cores.
+- ``full``  (default): the figures the README reports; about 50 min on 2 CPU cores.
 - ``quick`` (--quick): the same benchmarks on the small sizes, a few minutes.
 - ``tiny``  (--tiny):  seconds; shrunken configs for the smoke test only — its
   numbers say nothing about speed.
@@ -54,6 +54,18 @@ class Settings:
     memory_batch: int = 32
     memory_steps: int = 1         # the first step already allocates gradients + AdamW slots
     memory_runs: int = 2
+    # 8: semantic search (all-MiniLM-L6-v2)
+    search_embed_docs: int = 10_000   # really embedded: the index throughput figure
+    search_sizes: Tuple[int, ...] = (10_000, 100_000)
+    search_calls: int = 200
+    search_export: bool = True        # also time the exported SavedModel's search signature
+
+    # 9: `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (each run a fresh process)
+    minilm_train: int = 1280
+    minilm_test: int = 2000
+    minilm_epochs: int = 3
+    minilm_repeats: int = 2
+    minilm_variants: Tuple[str, ...] = ("", "--jit", "--no-jit --precision float32")
 
     def batch_for(self, size):
         return self.batch_sizes.get(size, self.default_batch)
@@ -70,7 +82,9 @@ def quick():
         finetune_repeats=2, finetune_examples=320,
         finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
         lstm_steps=5, serving_calls=50, serving_presets=("bert_tiny",), memory_size="bert_mini",
-        memory_runs=1,
+        memory_runs=1, search_embed_docs=1000, search_sizes=(10_000, 100_000), search_calls=50,
+        search_export=False,
+        minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
     )
 
 
@@ -88,7 +102,10 @@ def tiny():
         lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
         lstm_steps=3, serving_calls=10, serving_presets=("bert_tiny",), memory_size="bert_tiny",
         memory_batch=4,
-        memory_steps=1, memory_runs=1,
+        memory_steps=1, memory_runs=1, search_embed_docs=40, search_sizes=(100,),
+        search_calls=5, search_export=True,
+        minilm_train=64, minilm_test=64, minilm_epochs=1,
+        minilm_repeats=1, minilm_variants=("",),
     )
 
 

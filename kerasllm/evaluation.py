@@ -49,8 +49,8 @@ def _cross_entropy(logits, targets):
 
 
 def evaluate_classifier(run, paths, batch_size=32, max_examples=None, seed=0):
-    from kerasllm.data.classification import (classification_dataset,
-                                              read_classification_file)
+    from kerasllm.data.classification import encode_labels, encode_texts, read_classification_file
+    from kerasllm.data.length_batching import map_in_length_order
 
     config = run.config
     y_true, y_pred = [], []
@@ -60,11 +60,11 @@ def evaluate_classifier(run, paths, batch_size=32, max_examples=None, seed=0):
             pair_column=config.get("pair_column") or ("text_pair" if config.get("text_pair")
                                                        else None),
             label_column=config.get("label_column", "label"))
-        ds = classification_dataset(data, run.tokenizer, run.labels,
-                                    seq_length=config["seq_length"], batch_size=batch_size)
-        for x, y in ds:
-            y_true.append(y.numpy())
-            y_pred.append(np.asarray(run.model(x, training=False)).argmax(-1))
+        y_true.append(encode_labels(data, run.labels))
+        logits = map_in_length_order(lambda x: run.model(x, training=False),  # (N, C)
+                                     encode_texts(data, run.tokenizer, config["seq_length"]),
+                                     batch_size)
+        y_pred.append(logits.argmax(-1))
     y_true, y_pred = np.concatenate(y_true)[:max_examples], np.concatenate(y_pred)[:max_examples]
     return {"accuracy": accuracy(y_true, y_pred), "macro_f1": macro_f1(y_true, y_pred),
             "examples": int(len(y_true))}

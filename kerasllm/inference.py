@@ -27,6 +27,12 @@ def _tokenize(tokenizer, text):
     return [int(i) for i in np.asarray(tokenizer.tokenize(text)).reshape(-1)]
 
 
+def _tokenize_all(tokenizer, texts):
+    """``_tokenize`` of many texts in one tokenizer call (one TF op run, not one per text)."""
+    texts = [decode_text(t)[0] for t in texts]
+    return tokenizer.tokenize(texts).to_list()
+
+
 def _pack(run, token_lists, pair_lists=None):
     """[CLS] A [SEP] (B [SEP]) -> numpy token_ids / segment_ids / padding_mask (B, T)."""
     from kerasllm.data.packing import pack_inputs
@@ -53,29 +59,54 @@ def encode_texts(run, texts, pairs=None):
     if pairs is not None and len(pairs) != len(texts):
         raise KerasLLMError(f"Received {len(texts)} texts but {len(pairs)} text pairs; "
                             f"give one --text-pair per --text.")
-    a = [_tokenize(run.tokenizer, t) for t in texts]
-    b = None if pairs is None else [_tokenize(run.tokenizer, t) for t in pairs]
+    a = _tokenize_all(run.tokenizer, texts)
+    b = None if pairs is None else _tokenize_all(run.tokenizer, pairs)
     return _pack(run, a, b)
 
 
 def _in_batches(fn, inputs, batch_size):
-    n = len(next(iter(inputs.values())))
-    parts = [fn({k: v[i:i + batch_size] for k, v in inputs.items()})
-             for i in range(0, n, batch_size)]
-    return np.concatenate(parts, axis=0)
+    """``fn`` over length-sorted batches, each cut to its longest row; results in input order."""
+    from kerasllm.data.length_batching import map_in_length_order
+
+    return map_in_length_order(fn, inputs, batch_size)
 
 
-def embed(run, texts, batch_size=32):
-    """Mean-pooled sentence embeddings (N, H): the average of the encoder's
-    ``sequence_output`` over real tokens ([CLS] and [SEP] included, padding not)."""
+POOLINGS = ("mean", "cls")
+
+
+def embed(run, texts, batch_size=32, pooling=None, normalize=None):
+    """Sentence embeddings (N, H) of a BERT run's encoder.
+
+    Args:
+        run: a loaded BERT ``Run``.
+        texts: list of str.
+        batch_size: texts per forward pass.
+        pooling: "mean" (average of ``sequence_output`` over real tokens, [CLS] and
+            [SEP] included, padding not) or "cls" (the [CLS] vector); None uses the
+            run's ``pooling`` (what ``import-hf`` read from the checkpoint), else mean.
+        normalize: L2-normalise each vector; None uses the run's ``normalize``
+            (True for sentence-transformers checkpoints such as all-MiniLM-L6-v2).
+    """
     encoder = bert_encoder(run)
+    pooling = pooling or run.config.get("pooling", "mean")
+    if pooling not in POOLINGS:
+        raise KerasLLMError(f"pooling {pooling!r}: expected one of {', '.join(POOLINGS)}.")
+    if normalize is None:
+        normalize = bool(run.config.get("normalize", False))
 
-    def mean_pool(batch):
+    def pool(batch):
         hidden = np.asarray(encoder(batch, training=False)["sequence_output"])  # (B, T, H)
-        mask = batch["padding_mask"].astype("float32")[:, :, None]  # (B, T, 1)
-        return (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)  # (B, H)
+        if pooling == "cls":
+            vectors = hidden[:, 0]  # (B, H)
+        else:
+            mask = batch["padding_mask"].astype("float32")[:, :, None]  # (B, T, 1)
+            vectors = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)  # (B, H)
+        if normalize:
+            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True),
+                                           1e-12)
+        return vectors
 
-    return _in_batches(mean_pool, encode_texts(run, texts), batch_size)
+    return _in_batches(pool, encode_texts(run, texts), batch_size)
 
 
 def cosine_similarity(embeddings):

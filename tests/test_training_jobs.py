@@ -223,7 +223,8 @@ def test_scripts_are_the_same_commands(script):
                          capture_output=True, text=True, timeout=60)
     assert out.returncode == 0
     assert "--checkpoint-every" in out.stdout and "--config" in out.stdout
-    assert "[default: float32]" in " ".join(out.stdout.split())
+    default = "auto, see the note above" if script == "finetune" else "float32"
+    assert f"Dtype policy. [default: {default}]" in " ".join(out.stdout.split())
 
 
 @pytest.mark.parametrize("precision, task", [("mixed_bfloat16", "sop"), ("mixed_float16", "mlm")])

@@ -62,8 +62,8 @@ def pack_inputs(tokenizer, a_ids, b_ids=None, seq_length=128):
     }
 
 
-@tf.autograph.experimental.do_not_convert
 def trim_to_longest(inputs):
     """Dynamic padding: cut a packed batch's columns to its longest real row."""
-    longest = tf.reduce_max(tf.reduce_sum(inputs["padding_mask"], axis=1))
-    return {key: value[:, :longest] for key, value in inputs.items()}
+    from kerasllm.data.length_batching import cut_to_width
+
+    return cut_to_width(inputs)

@@ -12,8 +12,8 @@ the task's ``serving`` in ``kerasllm.tasks``):
 - ner: ``serving_default(text)`` -> entities (``kerasllm.export.entity_signature``);
 - qa: ``serving_default(question, context)`` -> ``answer``, ``start``, ``end``, ``score``
   (``kerasllm.export.qa_signature``);
-- encoder: ``serving_default(text)`` -> ``embedding`` (B, H) (mean over real tokens,
-  L2-normalised) and ``pooled_output`` (B, H);
+- encoder: ``serving_default(text)`` -> ``embedding`` (B, H) (the run's pooling: mean
+  over real tokens or the [CLS] vector; L2-normalised) and ``pooled_output`` (B, H);
 - every task: ``predict_ids(token_ids, segment_ids, padding_mask)`` -> raw model outputs.
 """
 import tensorflow as tf
@@ -45,10 +45,11 @@ class BertServing(tf.Module):
         text_pair: bool, the classifier takes ``text_pair`` too.
         top_k: int, predictions kept per ``[MASK]``.
         answer_options: qa runs: ``doc_stride``, ``max_query_length``, ``null_threshold``.
+        pooling: "mean" or "cls", how ``embedding`` pools the token vectors.
     """
 
     def __init__(self, model, task, vocabulary, seq_length, lowercase=True, strip_accents=True,
-                 labels=None, text_pair=False, top_k=5, answer_options=None):
+                 labels=None, text_pair=False, top_k=5, answer_options=None, pooling="mean"):
         super().__init__()
         # The SavedModel tracks the raw tf.Variables, not the Keras model: Keras 3 variables
         # are wrappers that TF1-style loading (TF Serving, saved_model_cli run) cannot
@@ -76,6 +77,7 @@ class BertServing(tf.Module):
                                          cls_id=self.cls_id, sep_id=self.sep_id,
                                          pad_id=self.pad_id, **(answer_options or {}))
         self.top_k = min(int(top_k), len(vocabulary))
+        self.pooling = pooling
 
     # -- shared steps ----------------------------------------------------------
 
@@ -116,10 +118,13 @@ class BertServing(tf.Module):
 
     def embed(self, inputs):
         outputs = self._encoder()(inputs, training=False)
-        mask = tf.cast(inputs["padding_mask"], tf.float32)[:, :, None]  # (B, T, 1)
-        mean = tf.reduce_sum(outputs["sequence_output"] * mask, axis=1) / tf.maximum(
-            tf.reduce_sum(mask, axis=1), 1.0)  # (B, H)
-        return {"embedding": tf.math.l2_normalize(mean, axis=-1),
+        if self.pooling == "cls":
+            pooled = outputs["sequence_output"][:, 0]  # (B, H)
+        else:
+            mask = tf.cast(inputs["padding_mask"], tf.float32)[:, :, None]  # (B, T, 1)
+            pooled = tf.reduce_sum(outputs["sequence_output"] * mask, axis=1) / tf.maximum(
+                tf.reduce_sum(mask, axis=1), 1.0)  # (B, H)
+        return {"embedding": tf.math.l2_normalize(pooled, axis=-1),
                 "pooled_output": outputs["pooled_output"]}
 
     def from_text(self, inputs):

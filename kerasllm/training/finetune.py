@@ -8,9 +8,9 @@ from ``--vocab`` or learned from the training texts.
 import dataclasses
 
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs
-from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start
-from kerasllm.training.job import JobSpec, job_config, run_job
+from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start, \
+    length_batches, run_finetune
+from kerasllm.training.job import JobSpec, job_config
 from kerasllm.training.models_setup import wordpiece_settings
 
 
@@ -26,6 +26,7 @@ def prepare(options, strategy):
     """Resolve the fine-tuning job (see ``kerasllm.training.job``)."""
     from kerasllm.data import encode_labels, label_vocabulary
     from kerasllm.data.classification import encode_texts
+    from kerasllm.data.length_batching import lengths_of, sorted_dataset
 
     pairs = bool(options.get("pair_column"))
     train = _read(options["train"], options, pairs)
@@ -39,20 +40,21 @@ def prepare(options, strategy):
         options, train.texts + (train.pairs or []))
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
     seq_length = options["seq_length"]
+    # Batches of similar length, each cut to its longest row (to one of a few
+    # widths under XLA, one compiled program per width): short texts never pay
+    # for --seq-length padding.
     x = encode_texts(train, tokenizer, seq_length)
-    batches, data_steps = inputs.array_batches((x, encode_labels(train, labels)),
-                                               global_batch, options["seed"])
+    batches, data_steps, widths = length_batches(x, encode_labels(train, labels), options,
+                                                 global_batch)
     if data_steps == 0:
         raise KerasLLMError(f"--train {options['train']}: {len(train)} rows, fewer than one "
                             f"batch of {global_batch}; lower --batch-size.")
     eval_data = None
     if evaluation is not None:
-        import tensorflow as tf
-
-        eval_data = tf.data.Dataset.from_tensor_slices(
-            (encode_texts(evaluation, tokenizer, seq_length), encode_labels(evaluation, labels))
-        ).batch(global_batch)
-    fit_args = finetune_fit(options, batches, data_steps, eval_data, global_batch * seq_length)
+        eval_data = sorted_dataset((encode_texts(evaluation, tokenizer, seq_length),
+                                    encode_labels(evaluation, labels)), global_batch, widths)
+    mean_length = float(lengths_of(x).mean())  # tokens/s counts real tokens, not padding
+    fit_args = finetune_fit(options, batches, data_steps, eval_data, global_batch * mean_length)
     preset_name = None if from_run else options["preset"]
     config = job_config("finetune", "classify", "bert", preset_name,
                         dataclasses.asdict(model_config), wordpiece_settings(tokenizer),
@@ -69,5 +71,9 @@ def prepare(options, strategy):
 
 
 def finetune(**options):
-    """Run ``kerasllm finetune`` with the CLI's options; returns the metrics."""
-    return run_job(prepare, options)
+    """Run ``kerasllm finetune`` with the CLI's options; returns the metrics.
+
+    ``precision`` / ``jit`` left None take the machine's fastest setting
+    (``kerasllm.training.fast_defaults``), said in one line at start-up.
+    """
+    return run_finetune(prepare, options)

@@ -65,3 +65,28 @@ def finetune_fit(options, batches, data_steps, eval_data, tokens_per_step):
         return {"optimizer": optimizer}, plan
 
     return fit_args
+
+
+def length_batches(x, y, options, global_batch):
+    """``(batches, data_steps, widths)``: training batches of similar length, each cut to its
+    longest row (to one of a few widths under XLA); per-token targets are cut with them."""
+    from kerasllm.data.length_batching import bucket_widths
+    from kerasllm.training import inputs
+
+    widths = bucket_widths(options["seq_length"]) if options["jit"] else None
+    batches, steps = inputs.length_grouped_batches(x, y, global_batch, options["seed"], widths)
+    return batches, steps, widths
+
+
+def run_finetune(prepare, options):
+    """``run_job`` after filling an unset ``precision`` / ``jit`` with the machine's fastest
+    (``kerasllm.training.fast_defaults``), said in one line at start-up."""
+    import click
+
+    from kerasllm.training import fast_defaults
+    from kerasllm.training.job import run_job
+
+    said = fast_defaults.choose(options)
+    if said:
+        click.echo(said)
+    return run_job(prepare, options)

@@ -14,6 +14,8 @@ same contract.)
 import numpy as np
 import tensorflow as tf
 
+from kerasllm.data.length_batching import cut_batch, grouped_order, lengths_of
+
 _EPOCHS = 1 << 30  # "forever"
 
 
@@ -39,6 +41,33 @@ def array_batches(arrays, batch_size, seed, shuffle=True):
         first, within = divmod(skip, steps)
         epochs = tf.data.Dataset.range(first, _EPOCHS)
         return epochs.flat_map(epoch).skip(within).prefetch(tf.data.AUTOTUNE)
+
+    return batches, steps
+
+
+def length_grouped_batches(x, y, batch_size, seed, widths=None):
+    """Stream over packed texts ``x`` (numpy dict, (N, seq_length)) and targets ``y``
+    (an array, or a tuple such as per-token tags and weights (N, seq_length)) in
+    batches of similar length, each cut to its longest row, or under XLA to one
+    of ``widths`` (``kerasllm.data.length_batching``).
+
+    Epoch ``e`` is ``grouped_order(lengths, ..., seed, e)``: fixed by the seed,
+    so ``batches(skip)`` resumes exactly. Returns ``(batches, steps_per_epoch)``.
+    """
+    lengths = lengths_of(x)
+    steps = len(lengths) // batch_size
+    data = tf.nest.map_structure(tf.constant, (x, y))
+
+    def take(idx):  # (B,) indices -> one cut batch
+        xb, yb = tf.nest.map_structure(lambda a: tf.gather(a, idx), data)
+        return cut_batch(xb, *(yb if isinstance(yb, tuple) else (yb,)), widths=widths)
+
+    def batches(skip):
+        first, within = divmod(skip, steps)
+        epochs = tf.data.Dataset.range(first, _EPOCHS)
+        order = epochs.flat_map(lambda e: tf.data.Dataset.from_tensor_slices(
+            grouped_order(lengths, batch_size, steps, seed, e)))
+        return order.skip(within).map(take).prefetch(tf.data.AUTOTUNE)
 
     return batches, steps
 

@@ -10,9 +10,9 @@ hold it). A file with unanswerable questions makes a v2.0 run
 import dataclasses
 
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs
-from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start
-from kerasllm.training.job import JobSpec, job_config, run_job
+from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start, \
+    length_batches, run_finetune
+from kerasllm.training.job import JobSpec, job_config
 from kerasllm.training.models_setup import wordpiece_settings
 
 
@@ -36,18 +36,18 @@ def prepare(options, strategy):
         options, [e.question for e in train] + sorted({e.context for e in train}))
     windows, arrays = _windows(train, tokenizer, options)
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
-    batches, data_steps = inputs.array_batches(arrays, global_batch, options["seed"])
+    batches, data_steps, widths = length_batches(*arrays, options, global_batch)
     if data_steps == 0:
         raise KerasLLMError(f"--train {options['train']}: {len(windows)} windows, fewer than one "
                             f"batch of {global_batch}; lower --batch-size.")
     eval_data = None
     if held_out is not None:
-        import tensorflow as tf
+        from kerasllm.data.length_batching import sorted_dataset
 
-        eval_data = tf.data.Dataset.from_tensor_slices(
-            _windows(held_out, tokenizer, options)[1]).batch(global_batch)
+        eval_data = sorted_dataset(_windows(held_out, tokenizer, options)[1], global_batch, widths)
     seq_length = options["seq_length"]
-    fit_args = finetune_fit(options, batches, data_steps, eval_data, global_batch * seq_length)
+    tokens_per_step = global_batch * float(windows.x["padding_mask"].sum(1).mean())
+    fit_args = finetune_fit(options, batches, data_steps, eval_data, tokens_per_step)
     options["squad_v2"] = any(e.impossible for e in train)
     config = job_config("finetune", "qa", "bert", None if from_run else options["preset"],
                         dataclasses.asdict(model_config), wordpiece_settings(tokenizer),
@@ -64,4 +64,4 @@ def prepare(options, strategy):
 
 def finetune_qa(**options):
     """Run ``kerasllm finetune --task qa`` with the CLI's options; returns the metrics."""
-    return run_job(prepare, options)
+    return run_finetune(prepare, options)

@@ -9,9 +9,9 @@ weight 0 elsewhere. Tag names (``O`` first) are saved as labels.txt.
 import dataclasses
 
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs
-from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start
-from kerasllm.training.job import JobSpec, job_config, run_job
+from kerasllm.training.finetune_setup import finetune_encoder, finetune_fit, finetune_start, \
+    length_batches, run_finetune
+from kerasllm.training.job import JobSpec, job_config
 from kerasllm.training.models_setup import wordpiece_settings
 
 
@@ -41,20 +41,20 @@ def prepare(options, strategy):
         raise KerasLLMError(f"--train {options['train']}: every word is tagged O; a tagger "
                             f"needs at least one entity tag (B-/I-/E-/S-TYPE).")
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
-    batches, data_steps = inputs.array_batches(
-        (windows.x, windows.tag_ids, windows.weights), global_batch, options["seed"])
+    batches, data_steps, widths = length_batches(windows.x, (windows.tag_ids, windows.weights),
+                                                 options, global_batch)
     if data_steps == 0:
         raise KerasLLMError(f"--train {options['train']}: {len(windows)} windows, fewer than one "
                             f"batch of {global_batch}; lower --batch-size.")
     eval_data = None
     if held_out is not None:
-        import tensorflow as tf
+        from kerasllm.data.length_batching import sorted_dataset
 
         held = _windows(held_out, tags, tokenizer, options["seq_length"])
-        eval_data = tf.data.Dataset.from_tensor_slices(
-            (held.x, held.tag_ids, held.weights)).batch(global_batch)
+        eval_data = sorted_dataset((held.x, held.tag_ids, held.weights), global_batch, widths)
     seq_length = options["seq_length"]
-    fit_args = finetune_fit(options, batches, data_steps, eval_data, global_batch * seq_length)
+    tokens_per_step = global_batch * float(windows.x["padding_mask"].sum(1).mean())
+    fit_args = finetune_fit(options, batches, data_steps, eval_data, tokens_per_step)
     config = job_config("finetune", "ner", "bert", None if from_run else options["preset"],
                         dataclasses.asdict(model_config), wordpiece_settings(tokenizer),
                         seq_length, options)
@@ -71,4 +71,4 @@ def prepare(options, strategy):
 
 def finetune_tagger(**options):
     """Run ``kerasllm finetune --task ner`` with the CLI's options; returns the metrics."""
-    return run_job(prepare, options)
+    return run_finetune(prepare, options)

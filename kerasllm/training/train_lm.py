@@ -16,7 +16,7 @@ stays nats per token, so ``perplexity = exp(loss)``.
 import dataclasses
 
 from kerasllm.errors import KerasLLMError
-from kerasllm.training import inputs, optimizers
+from kerasllm.training import fast_defaults, inputs, optimizers
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
 from kerasllm.training.lm_loss import lm_loss
 
@@ -134,26 +134,10 @@ def _stateless(model):
     return copy
 
 
-def _single_device(options):
-    """Whether the job runs on one device in one process (no distribution strategy).
-
-    XLA is only the default there: a compiled step under MirroredStrategy over
-    logical CPU devices fails (a replica's variable read from another device).
-    """
-    import tensorflow as tf
-
-    from kerasllm.training.strategy import num_workers
-
-    replicas = options.get("replicas")
-    if num_workers() > 1 or replicas not in (None, 1):
-        return False
-    return replicas == 1 or len(tf.config.list_physical_devices("GPU")) <= 1
-
-
 def train_lm(**options):
     """Run ``kerasllm train-lm`` with the CLI's options; returns the metrics."""
     if options.get("jit") is None:  # XLA unless op determinism (Keras drops XLA under it)
-        options["jit"] = not options.get("deterministic") and _single_device(options)
+        options["jit"] = not options.get("deterministic") and fast_defaults.single_device(options)
     for key, value in LM_DEFAULTS.items():
         if options.get(key) is None:
             options[key] = value

@@ -1,0 +1,74 @@
+"""The fastest settings this machine allows, for options the user left unset.
+
+Measured with ``benchmarks/finetune_minilm.py`` (all-MiniLM-L6-v2, batch 32,
+short texts, 2 CPU cores with AMX-BF16, seconds per step after start-up):
+
+==========================  ==========
+float32, no XLA             0.57
+float32, XLA                0.27 (+ ~7 compilations, one per batch width)
+mixed_bfloat16, no XLA      0.27
+mixed_bfloat16, XLA         0.51 (XLA's CPU code does not use AMX)
+==========================  ==========
+
+So where the hardware computes bfloat16 natively (a CPU with AMX-BF16 or
+AVX512-BF16, a GPU of compute capability 8.0 or newer) the default precision
+is ``mixed_bfloat16``; on such a CPU without XLA, elsewhere with XLA. An
+explicit ``--jit`` on a CPU keeps float32 (the fast XLA pair). XLA is
+only picked on a single device in one process: a compiled step under
+MirroredStrategy over logical CPU devices fails. Keras turns XLA off under op
+determinism, so an explicit ``--deterministic`` means no XLA.
+"""
+import functools
+
+_CPU_BF16_FLAGS = ("amx_bf16", "avx512_bf16")
+
+
+def single_device(options):
+    """Whether the job runs on one device in one process (no distribution strategy)."""
+    import tensorflow as tf
+
+    from kerasllm.training.strategy import num_workers
+
+    replicas = options.get("replicas")
+    if num_workers() > 1 or replicas not in (None, 1):
+        return False
+    return replicas == 1 or len(tf.config.list_physical_devices("GPU")) <= 1
+
+
+@functools.lru_cache(maxsize=1)
+def native_bf16():
+    """``(device, has_bf16, why)``: the device jobs run on and whether it computes bfloat16 natively."""
+    import tensorflow as tf
+
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return "gpu", bool(capability and capability >= (8, 0)), f"GPU compute capability {capability}"
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        flags = []
+    found = [flag for flag in _CPU_BF16_FLAGS if flag in flags]
+    return "cpu", bool(found), f"CPU flags {', '.join(found)}" if found else "CPU without bfloat16 units"
+
+
+def choose(options):
+    """Fill ``precision`` / ``jit`` when None; return the one-line start-up summary."""
+    device, bf16, why = native_bf16()
+    said = []
+    if options.get("precision") is None:
+        xla_on_cpu = device == "cpu" and options.get("jit") is True  # XLA's CPU bf16 is the slow pair
+        options["precision"] = "mixed_bfloat16" if bf16 and not xla_on_cpu else "float32"
+        reason = "--jit on a CPU" if bf16 and xla_on_cpu else why
+        said.append(f"precision {options['precision']} ({reason}; --precision to choose)")
+    if options.get("jit") is None:
+        if options.get("deterministic"):
+            options["jit"], reason = False, "--deterministic"
+        elif not single_device(options):
+            options["jit"], reason = False, "several replicas / workers"
+        else:
+            options["jit"] = not (device == "cpu" and options["precision"] == "mixed_bfloat16")
+            reason = "bfloat16 on this CPU is faster without it" if not options["jit"] else "single device"
+        said.append(f"XLA {'on' if options['jit'] else 'off'} ({reason})")
+    return "defaults: " + "; ".join(said) if said else ""
