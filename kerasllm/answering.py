@@ -11,6 +11,7 @@ than ``null_threshold``.
 import numpy as np
 
 from kerasllm.errors import KerasLLMError
+from kerasllm.inference import compiled
 
 
 def _logits(run, windows, batch_size):
@@ -18,7 +19,7 @@ def _logits(run, windows, batch_size):
     for i in range(0, len(windows), batch_size):
         batch = {k: v[i:i + batch_size] for k, v in windows.x.items()}
         longest = int(batch["padding_mask"].sum(axis=1).max())
-        out = run.model({k: v[:, :longest] for k, v in batch.items()}, training=False)
+        out = compiled(run.model)({k: v[:, :longest] for k, v in batch.items()})
         width = windows.x["token_ids"].shape[1]
         for name, parts in (("start", starts), ("end", ends)):
             logits = np.asarray(out[name], dtype="float64")
@@ -52,7 +53,12 @@ def decode_answers(windows, start_logits, end_logits, contexts, n_best=20, max_a
             continue
         probabilities = np.exp(scores - best) / np.exp(scores - best).sum()  # exp(-inf) = 0
         spans, seen = [], set()
-        for flat in np.argsort(-scores, axis=None, kind="stable"):
+        flat_scores = scores.reshape(-1)
+        # only the best few hundred spans can make the n-best list: sort those, not W*T*T
+        top = min(flat_scores.size, 20 * n_best)
+        candidates = np.argpartition(-flat_scores, top - 1)[:top] if top < flat_scores.size \
+            else np.arange(flat_scores.size)
+        for flat in candidates[np.argsort(-flat_scores[candidates], kind="stable")]:
             w, s, t = np.unravel_index(flat, scores.shape)
             if not np.isfinite(scores[w, s, t]) or len(spans) == n_best:
                 break

@@ -12,6 +12,7 @@ from kerasllm.data.tag_windows import encode_tag_ids, encode_windows, word_predi
 from kerasllm.data.text_decoding import decode_text
 from kerasllm.data.word_offsets import split_words
 from kerasllm.errors import KerasLLMError
+from kerasllm.inference import compiled
 
 
 def _softmax(logits):
@@ -27,8 +28,8 @@ def _probabilities(run, windows, batch_size):
     for i in range(0, len(windows), batch_size):
         batch = {k: v[i:i + batch_size] for k, v in windows.x.items()}
         longest = int(batch["padding_mask"].sum(axis=1).max())
-        logits = np.asarray(run.model({k: v[:, :longest] for k, v in batch.items()},
-                                      training=False), dtype="float64")
+        logits = np.asarray(compiled(run.model)({k: v[:, :longest] for k, v in batch.items()}),
+                            dtype="float64")
         parts.append(np.pad(_softmax(logits), [(0, 0), (0, seq_length - longest), (0, 0)]))
     return np.concatenate(parts)
 

@@ -4,8 +4,8 @@ import pytest
 
 from kerasllm.export.exporter import export_run
 from kerasllm.runs import load_run
-from serving_helpers import run_blocked
 from kerasllm.tagging import tag_entities
+from export_fixtures import run_blocked
 from ner_fixtures import train_tagger
 
 TEXTS = ["later alice met bob smith in new york .", "nothing here", "",
@@ -20,7 +20,7 @@ def served(tmp_path_factory):
     path = export_run(root / "run", root / "served")[0]
     requests = {f"{path}|serving_default": {"text": ["string", TEXTS]},
                 f"{path}|serving_default#bad": {"text": ["bytes", BAD]}}
-    return root, run_blocked(root, requests)
+    return root, {k.split("|", 1)[1]: v for k, v in run_blocked(root, requests).items()}
 
 
 def _entities(out, signature, i):

@@ -5,7 +5,7 @@ import pytest
 from kerasllm.answering import answer
 from kerasllm.export.exporter import export_run
 from kerasllm.runs import load_run
-from serving_helpers import run_blocked
+from export_fixtures import run_blocked
 from qa_fixtures import train_answerer
 
 LONG = " ".join(["Bob plays chess."] * 30) + " Alice lives in San Diego. " + \
@@ -23,7 +23,7 @@ def served(request, tmp_path_factory):
                                            "context": ["string", CONTEXTS]},
                 f"{path}|serving_default#bad": {"question": ["bytes", BAD],
                                                 "context": ["bytes", BAD[::-1]]}}
-    return root, run_blocked(root, requests)
+    return root, {k.split("|", 1)[1]: v for k, v in run_blocked(root, requests).items()}
 
 
 @pytest.mark.slow

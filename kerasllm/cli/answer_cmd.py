@@ -41,5 +41,6 @@ def answer(run_dir, questions, contexts, input_file, max_answer_length, n_best, 
         if as_json:
             click.echo(json.dumps({"question": question, **result}, ensure_ascii=False))
         else:
-            click.echo(f"{result['answer'] or '(no answer)'}\t{result['score']:.4f}\t"
-                       f"{result['start']}-{result['end']}\t{question}")
+            span = f"{result['start']}-{result['end']}" if result["answer"] else "-"
+            click.echo(f"{result['answer'] or '(no answer)'}\t{result['score']:.4f}\t{span}\t"
+                       f"{question}")

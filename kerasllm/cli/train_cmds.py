@@ -231,8 +231,8 @@ def pretrain(**options):
          precision=AUTO)
 @_run
 def finetune(**options):
-    """Fine-tune a BERT text classifier (--task classify) or entity tagger (--task ner)
-    into RUN_DIR.
+    """Fine-tune a BERT text classifier (--task classify), entity tagger (--task ner) or
+    extractive question answerer (--task qa) into RUN_DIR.
 
     Batches hold texts of similar length, each cut to its longest row, so
     short texts never pay for --seq-length. Unset, --precision and --jit take
