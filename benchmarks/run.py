@@ -32,6 +32,7 @@ BENCHMARKS = {
     "serving": ("serving:run", "exported SavedModel latency"),
     "memory": ("memory:run", "peak RSS of BERT training"),
     "finetune_minilm": ("finetune_minilm:run", "kerasllm finetune on MiniLM vs transformers"),
+    "pretrain_torch": ("pretrain_torch:run", "pretraining steps vs transformers (PyTorch)"),
 }
 
 

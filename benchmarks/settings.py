@@ -62,6 +62,19 @@ class Settings:
     minilm_repeats: int = 2
     minilm_variants: Tuple[str, ...] = ("", "--jit", "--no-jit --precision float32")
 
+    # 9-12: against transformers on PyTorch (torch_*.py); 9 uses batch_for(size), seq_length
+    torch_sizes: Tuple[str, ...] = ("bert_tiny", "bert_mini", "bert_small", "bert_base")
+    torch_modes: Tuple[str, ...] = ("eager", "compile")   # PyTorch's probe, like jit_options
+    torch_carry_over_sizes: Tuple[str, ...] = ("bert_base",)  # reuse both sides' choice
+    torch_repeats: int = 3
+    torch_steps: int = 2
+    # 11: inference ("minilm" = the real all-MiniLM-L6-v2 checkpoint)
+    embed_sizes: Tuple[str, ...] = ("bert_mini", "bert_base", "minilm")
+    embed_sentences: int = 2000
+    embed_batch: int = 32
+    embed_repeats: int = 2
+    embed_calls: int = 200        # single-sentence calls per contender for p50 / p99
+
     def batch_for(self, size):
         return self.batch_sizes.get(size, self.default_batch)
 
@@ -78,6 +91,8 @@ def quick():
         finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
         lstm_steps=5, serving_calls=50, serving_presets=("bert_tiny",), memory_size="bert_mini",
         memory_runs=1, minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
+        torch_sizes=("bert_tiny", "bert_mini"), torch_carry_over_sizes=("bert_mini",),
+        embed_sizes=("bert_mini", "minilm"), embed_sentences=500, embed_calls=50,
     )
 
 
@@ -97,6 +112,9 @@ def tiny():
         memory_batch=4,
         memory_steps=1, memory_runs=1, minilm_train=64, minilm_test=64, minilm_epochs=1,
         minilm_repeats=1, minilm_variants=("",),
+        torch_sizes=("bert_tiny",), torch_modes=("eager",), torch_repeats=2, torch_steps=2,
+        embed_sizes=("bert_tiny",), embed_sentences=40, embed_batch=8, embed_repeats=1,
+        embed_calls=5,
     )
 
 
