@@ -33,6 +33,7 @@ BENCHMARKS = {
     "memory": ("memory:run", "peak RSS of BERT training"),
     "finetune_minilm": ("finetune_minilm:run", "kerasllm finetune on MiniLM vs transformers"),
     "pretrain_torch": ("pretrain_torch:run", "pretraining steps vs transformers (PyTorch)"),
+    "finetune_torch": ("finetune_torch:run", "BBC titles fine-tuning vs transformers (PyTorch)"),
 }
 
 
