@@ -34,6 +34,7 @@ BENCHMARKS = {
     "finetune_minilm": ("finetune_minilm:run", "kerasllm finetune on MiniLM vs transformers"),
     "pretrain_torch": ("pretrain_torch:run", "pretraining steps vs transformers (PyTorch)"),
     "finetune_torch": ("finetune_torch:run", "BBC titles fine-tuning vs transformers (PyTorch)"),
+    "embed_torch": ("embed_torch:run", "sentence-embedding inference vs transformers (PyTorch)"),
 }
 
 

@@ -71,6 +71,9 @@ class Settings:
     # 11: inference ("minilm" = the real all-MiniLM-L6-v2 checkpoint)
     embed_sizes: Tuple[str, ...] = ("bert_mini", "bert_base", "minilm")
     embed_sentences: int = 2000
+    # fewer for bert_base: 2,000 sentences take ~2 min per pass there on 2 cores
+    embed_sentences_by_size: Dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"bert_base": 500})
     embed_batch: int = 32
     embed_repeats: int = 2
     embed_calls: int = 200        # single-sentence calls per contender for p50 / p99
