@@ -116,7 +116,7 @@ def tiny():
         memory_steps=1, memory_runs=1, minilm_train=64, minilm_test=64, minilm_epochs=1,
         minilm_repeats=1, minilm_variants=("",),
         torch_sizes=("bert_tiny",), torch_modes=("eager",), torch_repeats=2, torch_steps=2,
-        embed_sizes=("bert_tiny",), embed_sentences=40, embed_batch=8, embed_repeats=1,
+        embed_sizes=("bert_tiny", "minilm"), embed_sentences=40, embed_batch=8, embed_repeats=1,
         embed_calls=5,
     )
 
