@@ -25,7 +25,7 @@ import os
 import numpy as np
 
 import common  # noqa: F401
-from torch_timing import device
+from torch_timing import autocast, device
 
 SEQ_LENGTH = 128
 
@@ -92,7 +92,7 @@ class TorchEmbed:
 
     def _call(self, texts):
         import torch
-        with torch.inference_mode():
+        with torch.inference_mode(), autocast():  # bfloat16 on a GPU, as Keras' mixed_bfloat16
             encoded = self.tokenizer(list(texts), padding=True, truncation=True, max_length=SEQ_LENGTH,
                                      return_tensors="pt").to(device())
             hidden = self.model(**encoded).last_hidden_state

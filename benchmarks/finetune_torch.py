@@ -130,7 +130,7 @@ def run(settings, context):
     notes += [
         f"{len(train_texts)} training titles per epoch, {len(test_texts)} test titles; both "
         f"{settings.finetune_size}-sized, randomly initialised, vocabulary {len(vocabulary)} WordPieces "
-        f"learned from the training articles; batch {batch}; AdamW {LEARNING_RATE} (epsilon 1e-7); float32.",
+        f"learned from the training articles; batch {batch}; AdamW {LEARNING_RATE} (epsilon 1e-7); float32 (bfloat16 on a GPU, both sides).",
         "One repeat = one epoch from raw strings, tokenization included; ratio per alternating repeat.",
         "transformers: BertTokenizerFast from the same vocabulary with padding=True (dynamic padding, "
         "the fair setting: kerasllm also cuts each batch to its longest row), eager PyTorch "

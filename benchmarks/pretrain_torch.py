@@ -105,6 +105,7 @@ def run(settings, context):
                 targets.append(target(f"{size} {label}", ratio_row[label], f"≥ {goal}×",
                                       ratio_row[label]["median"] >= goal))
         ratios.append(ratio_row)
+    carried = [size for size in settings.torch_sizes if size in settings.torch_carry_over_sizes]
     notes += [
         f"Batch × {settings.seq_length} tokens, {settings.num_masked} masked slots per sequence, "
         "identical synthetic batches (same tokens, padding, masked positions) on both sides; "
@@ -112,8 +113,8 @@ def run(settings, context):
         f"Threads: {threads} on both sides (torch.set_num_threads; TensorFlow's default intra-op "
         f"pool = the process's cores). PyTorch device: {device()}; bfloat16 autocast on a GPU only.",
         "Settings: kerasllm probes XLA off / on, PyTorch eager / torch.compile (inductor); each runs "
-        "with its faster" + (f"; {', '.join(settings.torch_carry_over_sizes)} reuse the setting won "
-                             "on the size before." if settings.torch_carry_over_sizes else "."),
+        "with its faster" + (f"; {', '.join(carried)} reuse the setting won on the size before."
+                             if carried else "."),
         "MFU: the same model FLOPs for both (flops.py: the masked slots' MLM head); transformers' "
         "heads also score every unmasked position, arithmetic its API does and the task does not need.",
         "GPU variant: written (device selection, bfloat16 autocast), not run.",

@@ -65,7 +65,9 @@ class Settings:
     # 9-12: against transformers on PyTorch (torch_*.py); 9 uses batch_for(size), seq_length
     torch_sizes: Tuple[str, ...] = ("bert_tiny", "bert_mini", "bert_small", "bert_base")
     torch_modes: Tuple[str, ...] = ("eager", "compile")   # PyTorch's probe, like jit_options
-    torch_carry_over_sizes: Tuple[str, ...] = ("bert_base",)  # reuse both sides' choice
+    # sizes that reuse both sides' setting from the size before (probes cost minutes of XLA /
+    # inductor compilation there; in section 1's full run kerasllm's choice at mini held at small and base)
+    torch_carry_over_sizes: Tuple[str, ...] = ("bert_small", "bert_base")
     torch_repeats: int = 3
     torch_steps: int = 2
     # 11: inference ("minilm" = the real all-MiniLM-L6-v2 checkpoint)
