@@ -88,6 +88,9 @@ def main(argv=None):
     machine = machine_info()
     if machine["gpus"]:  # GPU: train in bf16, measured against the bf16 matmul peak
         import keras
+        import tensorflow as tf
+        for gpu in tf.config.list_physical_devices("GPU"):  # leave PyTorch room (sections 9-11)
+            tf.config.experimental.set_memory_growth(gpu, True)
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     out_dir = args.output_dir or os.path.join(common.BENCH_DIR, "results")
     os.makedirs(out_dir, exist_ok=True)
