@@ -116,7 +116,8 @@ def run(settings, context):
         "with its faster" + (f"; {', '.join(carried)} reuse the setting won on the size before."
                              if carried else "."),
         "MFU: the same model FLOPs for both (flops.py: the masked slots' MLM head); transformers' "
-        "heads also score every unmasked position, arithmetic its API does and the task does not need.",
+        "heads also score every unmasked position (B·T·V logits), arithmetic its API does and the task "
+        "does not need — most of the step at the small sizes (README, section 9).",
         "GPU variant: written (device selection, bfloat16 autocast), not run.",
     ]
     sections["pretrain_torch"] = {
@@ -132,3 +133,33 @@ def run(settings, context):
                   "for bert_tiny to bert_small, ≥ 1.0× elsewhere."],
         "plot": {"x": "model", "series": list(PAIRS), "ylabel": "speed-up ×", "hline": 1.2}}
     return sections
+
+
+def main(argv=None):
+    """The transformers contenders alone, in a process without TensorFlow: a check that
+    sharing the process with TensorFlow (section 9) does not slow PyTorch down."""
+    import argparse
+    import sys
+
+    import settings as modes
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("--size", default="bert_tiny")
+    parser.add_argument("--mode", choices=("eager", "compile"), default="eager")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=2)
+    args = parser.parse_args(argv)
+    cfg = modes.full()
+    threads = torch_threads()
+    config, batch = bert_config(args.size), cfg.batch_for(args.size)
+    arrays = synthetic_pretraining_arrays(config, batch, cfg.seq_length, cfg.num_masked)
+    for name, (builder, with_nsp) in TORCH_CONTENDERS.items():
+        timer = TorchTimer(builder(config, args.mode), pretraining_batches(arrays, with_nsp))
+        timer.warm_up(1)
+        step = alternate({name: timer}, args.repeats, args.steps)[name]
+        print(f"{name} {args.size} batch {batch} {args.mode}, {threads} threads: {step.median * 1e3:.0f} ms/step "
+              f"({step.min * 1e3:.0f}–{step.max * 1e3:.0f}), {batch / step.median:.1f} sequences/s")
+    assert "tensorflow" not in sys.modules, "TensorFlow was imported: the check is not TensorFlow-free"
+
+
+if __name__ == "__main__":
+    main()

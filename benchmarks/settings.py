@@ -96,7 +96,7 @@ def quick():
         finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
         lstm_steps=5, serving_calls=50, serving_presets=("bert_tiny",), memory_size="bert_mini",
         memory_runs=1, minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
-        torch_sizes=("bert_tiny", "bert_mini"), torch_carry_over_sizes=("bert_mini",),
+        torch_sizes=("bert_tiny", "bert_mini"), torch_carry_over_sizes=("bert_mini",), torch_steps=1,
         embed_sizes=("bert_mini", "minilm"), embed_sentences=500, embed_calls=50,
     )
 
