@@ -114,18 +114,20 @@ def run(settings, context):
                      "batch × seq": f"{settings.memory_batch} × {settings.seq_length}",
                      "parameters": runs[0]["parameters"],
                      "peak RSS MiB": Stat.of([r["peak_rss_mib"] for r in runs]).to_json(),
-                     "RSS before model MiB": Stat.of([r["rss_before_model_mib"] for r in runs]).to_json()})
+                     "RSS before model MiB": Stat.of([r["rss_before_model_mib"] for r in runs]).to_json(),
+                     "training MiB (peak − before)": Stat.of([r["peak_rss_mib"] - r["rss_before_model_mib"]
+                                                              for r in runs]).to_json()})
     notes.append(f"Peak RSS (VmHWM) of a fresh process that builds the model and trains "
                  f"{settings.memory_steps} step(s) (AdamW, XLA off); includes the TensorFlow "
                  "runtime ('RSS before model': the process with TensorFlow, Keras and the data loaded).")
     notes.append("transformers: BertForPreTraining, same batch and masked positions, torch AdamW, "
                  "eager, float32, in a process without TensorFlow (its 'RSS before model' is "
-                 "PyTorch + transformers + the data). GPU variant (device memory): not written, not run.")
+                 "PyTorch + transformers + the data; 'training MiB' leaves each runtime out). GPU variant (device memory): not written, not run.")
     return {"memory": {
         "title": "7. Peak memory of BERT pretraining",
         "targets": memory_targets(rows),
         "columns": ["model", "implementation", "batch × seq", "parameters", "peak RSS MiB",
-                    "RSS before model MiB"],
+                    "RSS before model MiB", "training MiB (peak − before)"],
         "rows": rows, "notes": notes,
         "plot": {"x": "model", "group_by": "implementation", "series": ["peak RSS MiB"],
                  "ylabel": "MiB"}}}
