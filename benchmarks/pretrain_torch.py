@@ -1,4 +1,4 @@
-"""Benchmark 9 — pretraining step throughput, kerasllm against transformers on PyTorch.
+"""Benchmark 10 — pretraining step throughput, kerasllm against transformers on PyTorch.
 
 Per BERT size, four contenders train on the same fixed synthetic batches
 (``bert_models.synthetic_pretraining_arrays``: same tokens, padding and masked
@@ -117,17 +117,17 @@ def run(settings, context):
                              if carried else "."),
         "MFU: the same model FLOPs for both (flops.py: the masked slots' MLM head); transformers' "
         "heads also score every unmasked position (B·T·V logits), arithmetic its API does and the task "
-        "does not need — most of the step at the small sizes (README, section 9).",
+        "does not need — most of the step at the small sizes (README, section 10).",
         "GPU variant: written (device selection, bfloat16 autocast), not run.",
     ]
     sections["pretrain_torch"] = {
-        "title": "9. Pretraining throughput vs transformers (PyTorch)",
+        "title": "10. Pretraining throughput vs transformers (PyTorch)",
         "columns": ["model", "implementation", "batch", "setting", "ms/step", "sequences/s", "MFU %"],
         "rows": rows, "notes": notes,
         "plot": {"x": "model", "group_by": "implementation", "series": ["sequences/s"],
                  "ylabel": "sequences/s", "log": True}}
     sections["pretrain_torch_ratio"] = {
-        "title": "9b. Pretraining speed ratio kerasllm / transformers (same batches, alternating runs)",
+        "title": "10b. Pretraining speed ratio kerasllm / transformers (same batches, alternating runs)",
         "columns": ["model", *PAIRS], "rows": ratios, "targets": targets,
         "notes": ["Per alternating repeat: transformers step time / kerasllm step time. Goal: ≥ 1.2× "
                   "for bert_tiny to bert_small, ≥ 1.0× elsewhere."],
@@ -137,7 +137,7 @@ def run(settings, context):
 
 def main(argv=None):
     """The transformers contenders alone, in a process without TensorFlow: a check that
-    sharing the process with TensorFlow (section 9) does not slow PyTorch down."""
+    sharing the process with TensorFlow (section 10) does not slow PyTorch down."""
     import argparse
     import sys
 

@@ -31,6 +31,7 @@ BENCHMARKS = {
     "lstm": ("lstm_throughput:run", "LSTMLanguageModel vs keras LSTM stack"),
     "serving": ("serving:run", "exported SavedModel latency"),
     "memory": ("memory:run", "peak RSS of BERT training"),
+    "search": ("semantic_search:run", "all-MiniLM-L6-v2 index docs/s, query p50/p99"),
     "finetune_minilm": ("finetune_minilm:run", "kerasllm finetune on MiniLM vs transformers"),
     "pretrain_torch": ("pretrain_torch:run", "pretraining steps vs transformers (PyTorch)"),
     "finetune_torch": ("finetune_torch:run", "BBC titles fine-tuning vs transformers (PyTorch)"),
@@ -89,7 +90,7 @@ def main(argv=None):
     if machine["gpus"]:  # GPU: train in bf16, measured against the bf16 matmul peak
         import keras
         import tensorflow as tf
-        for gpu in tf.config.list_physical_devices("GPU"):  # leave PyTorch room (sections 9-11)
+        for gpu in tf.config.list_physical_devices("GPU"):  # leave PyTorch room (sections 10-12)
             tf.config.experimental.set_memory_growth(gpu, True)
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     out_dir = args.output_dir or os.path.join(common.BENCH_DIR, "results")

@@ -1,6 +1,6 @@
 """How big and how long each benchmark runs, per mode.
 
-- ``full``  (default): the figures the README reports; about 45 min on 2 CPU cores.
+- ``full``  (default): the figures the README reports; about 50 min on 2 CPU cores.
 - ``quick`` (--quick): the same benchmarks on the small sizes, a few minutes.
 - ``tiny``  (--tiny):  seconds; shrunken configs for the smoke test only — its
   numbers say nothing about speed.
@@ -54,15 +54,20 @@ class Settings:
     memory_batch: int = 32
     memory_steps: int = 1         # the first step already allocates gradients + AdamW slots
     memory_runs: int = 2
+    # 8: semantic search (all-MiniLM-L6-v2)
+    search_embed_docs: int = 10_000   # really embedded: the index throughput figure
+    search_sizes: Tuple[int, ...] = (10_000, 100_000)
+    search_calls: int = 200
+    search_export: bool = True        # also time the exported SavedModel's search signature
 
-    # 8: `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (each run a fresh process)
+    # 9: `kerasllm finetune` on all-MiniLM-L6-v2 vs transformers (each run a fresh process)
     minilm_train: int = 1280
     minilm_test: int = 2000
     minilm_epochs: int = 3
     minilm_repeats: int = 2
     minilm_variants: Tuple[str, ...] = ("", "--jit", "--no-jit --precision float32")
 
-    # 9-12: against transformers on PyTorch (torch_*.py); 9 uses batch_for(size), seq_length
+    # 10-12: against transformers on PyTorch (torch_*.py); 10 uses batch_for(size), seq_length
     torch_sizes: Tuple[str, ...] = ("bert_tiny", "bert_mini", "bert_small", "bert_base")
     torch_modes: Tuple[str, ...] = ("eager", "compile")   # PyTorch's probe, like jit_options
     # sizes that reuse both sides' setting from the size before (probes cost minutes of XLA /
@@ -70,7 +75,7 @@ class Settings:
     torch_carry_over_sizes: Tuple[str, ...] = ("bert_small", "bert_base")
     torch_repeats: int = 3
     torch_steps: int = 2
-    # 11: inference ("minilm" = the real all-MiniLM-L6-v2 checkpoint)
+    # 12: inference ("minilm" = the real all-MiniLM-L6-v2 checkpoint)
     embed_sizes: Tuple[str, ...] = ("bert_mini", "bert_base", "minilm")
     embed_sentences: int = 2000
     # fewer for bert_base: 2,000 sentences take ~2 min per pass there on 2 cores
@@ -95,7 +100,9 @@ def quick():
         finetune_repeats=2, finetune_examples=320,
         finetune_vocab_size=4000, pipeline_epochs=2, lstm_presets=("lstm_small",),
         lstm_steps=5, serving_calls=50, serving_presets=("bert_tiny",), memory_size="bert_mini",
-        memory_runs=1, minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
+        memory_runs=1, search_embed_docs=1000, search_sizes=(10_000, 100_000), search_calls=50,
+        search_export=False,
+        minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
         torch_sizes=("bert_tiny", "bert_mini"), torch_carry_over_sizes=("bert_mini",), torch_steps=1,
         embed_sizes=("bert_mini", "minilm"), embed_sentences=500, embed_calls=50,
     )
@@ -115,7 +122,9 @@ def tiny():
         lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
         lstm_steps=3, serving_calls=10, serving_presets=("bert_tiny",), memory_size="bert_tiny",
         memory_batch=4,
-        memory_steps=1, memory_runs=1, minilm_train=64, minilm_test=64, minilm_epochs=1,
+        memory_steps=1, memory_runs=1, search_embed_docs=40, search_sizes=(100,),
+        search_calls=5, search_export=True,
+        minilm_train=64, minilm_test=64, minilm_epochs=1,
         minilm_repeats=1, minilm_variants=("",),
         torch_sizes=("bert_tiny",), torch_modes=("eager",), torch_repeats=2, torch_steps=2,
         embed_sizes=("bert_tiny", "minilm"), embed_sentences=40, embed_batch=8, embed_repeats=1,

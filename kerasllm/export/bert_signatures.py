@@ -8,8 +8,8 @@ variables) and the core-op tokenizer, and exposes per task:
 - mlm / mlm+nsp: ``serving_default(text)`` -> ``top_tokens`` (B, M, k) string and
   ``top_probabilities`` (B, M, k) for each ``[MASK]`` (M = most masks in the batch;
   missing masks give "" and 0);
-- encoder: ``serving_default(text)`` -> ``embedding`` (B, H) (mean over real tokens,
-  L2-normalised) and ``pooled_output`` (B, H);
+- encoder: ``serving_default(text)`` -> ``embedding`` (B, H) (the run's pooling: mean
+  over real tokens or the [CLS] vector; L2-normalised) and ``pooled_output`` (B, H);
 - every task: ``predict_ids(token_ids, segment_ids, padding_mask)`` -> raw model outputs.
 """
 import tensorflow as tf
@@ -38,10 +38,11 @@ class BertServing(tf.Module):
         labels: class names (classifiers); None gives "0", "1", ...
         text_pair: bool, the classifier takes ``text_pair`` too.
         top_k: int, predictions kept per ``[MASK]``.
+        pooling: "mean" or "cls", how ``embedding`` pools the token vectors.
     """
 
     def __init__(self, model, task, vocabulary, seq_length, lowercase=True, strip_accents=True,
-                 labels=None, text_pair=False, top_k=5):
+                 labels=None, text_pair=False, top_k=5, pooling="mean"):
         super().__init__()
         # The SavedModel tracks the raw tf.Variables, not the Keras model: Keras 3 variables
         # are wrappers that TF1-style loading (TF Serving, saved_model_cli run) cannot
@@ -61,6 +62,7 @@ class BertServing(tf.Module):
             labels = labels or [str(i) for i in range(model.outputs[0].shape[-1])]
             self.labels = tf.constant(labels)
         self.top_k = min(int(top_k), len(vocabulary))
+        self.pooling = pooling
 
     # -- shared steps ----------------------------------------------------------
 
@@ -101,10 +103,13 @@ class BertServing(tf.Module):
 
     def embed(self, inputs):
         outputs = self._encoder()(inputs, training=False)
-        mask = tf.cast(inputs["padding_mask"], tf.float32)[:, :, None]  # (B, T, 1)
-        mean = tf.reduce_sum(outputs["sequence_output"] * mask, axis=1) / tf.maximum(
-            tf.reduce_sum(mask, axis=1), 1.0)  # (B, H)
-        return {"embedding": tf.math.l2_normalize(mean, axis=-1),
+        if self.pooling == "cls":
+            pooled = outputs["sequence_output"][:, 0]  # (B, H)
+        else:
+            mask = tf.cast(inputs["padding_mask"], tf.float32)[:, :, None]  # (B, T, 1)
+            pooled = tf.reduce_sum(outputs["sequence_output"] * mask, axis=1) / tf.maximum(
+                tf.reduce_sum(mask, axis=1), 1.0)  # (B, H)
+        return {"embedding": tf.math.l2_normalize(pooled, axis=-1),
                 "pooled_output": outputs["pooled_output"]}
 
     def from_text(self, inputs):

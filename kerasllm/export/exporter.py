@@ -36,7 +36,25 @@ def build_serving(run, max_seq_length=None, top_k=5):
     return BertServing(run.model, task, vocabulary, _seq_length(run, max_seq_length),
                        lowercase=tokenizer.get("lowercase", True),
                        strip_accents=tokenizer.get("strip_accents", True), labels=run.labels,
-                       text_pair=run.config.get("text_pair", False), top_k=top_k)
+                       text_pair=run.config.get("text_pair", False), top_k=top_k,
+                       pooling=run.config.get("pooling", "mean"))
+
+
+def build_serving_for(path, max_seq_length=None):
+    """The module to export for a RUN_DIR, or for an INDEX_DIR (raw-text search)."""
+    from kerasllm.runs import load_run
+    from kerasllm.search.index_store import SemanticIndex, is_index
+
+    if is_index(path):
+        from kerasllm.export.search_signatures import SearchServing
+
+        index = SemanticIndex.load(path)
+        if len(index) == 0:
+            raise KerasLLMError(f"{path}: the index holds no documents; add some with "
+                                f"`kerasllm index` before exporting it.")
+        run = load_run(index.info["run_dir"])
+        return SearchServing(build_serving(run, max_seq_length), index)
+    return build_serving(load_run(path), max_seq_length)
 
 
 def export_run(run_dir, output, version=None, models_config=None, max_seq_length=None,
@@ -44,7 +62,8 @@ def export_run(run_dir, output, version=None, models_config=None, max_seq_length
     """Export ``run_dir`` as ``output/<version>``; returns ``(path, version, name)``.
 
     Args:
-        run_dir: a finished run directory.
+        run_dir: a finished run directory, or an INDEX_DIR of ``kerasllm index``
+            (exported as a raw-text ``search(query, top_k)`` model).
         output: MODEL_BASE, the directory TF Serving's ``model_base_path`` points at.
         version: int or None (next integer after the existing versions).
         models_config: optional TF Serving model_config_list file to add / update.
@@ -52,8 +71,6 @@ def export_run(run_dir, output, version=None, models_config=None, max_seq_length
         name: model name for the config file and warmup requests (default: MODEL_BASE's name).
         progress: optional ``str -> None`` told what the export is doing.
     """
-    from kerasllm.runs import load_run
-
     say = progress or (lambda message: None)
     output = Path(output)
     version = choose_version(output, version)  # fail fast, before loading the model
@@ -61,7 +78,7 @@ def export_run(run_dir, output, version=None, models_config=None, max_seq_length
         read_models_config(models_config)  # a broken file fails before a version exists
     name = name or output.resolve().name
     say(f"loading {run_dir}")
-    serving = build_serving(load_run(run_dir), max_seq_length)
+    serving = build_serving_for(run_dir, max_seq_length)
     say(f"tracing the raw-text signatures and writing {output / str(version)} "
         f"(a minute or two on a CPU)")
     path = write_version(serving, serving.signatures(), output, version, name,
