@@ -173,18 +173,20 @@ def alternate(timers, repeats, steps):
     return {name: timer.stat() for name, timer in timers.items()}
 
 
-def best_setting(build, dataset, settings, warmup=None, jit_options=None):
+def best_setting(build, dataset, settings, warmup=None, jit_options=None, timer_class=None):
     """Probe each XLA setting of ``settings.jit_options``; keep the faster model.
 
     ``build(jit_compile)`` returns a compiled model; ``jit_options`` overrides
     ``settings.jit_options`` (e.g. one setting carried over). Returns (FitTimer of the
     winner, with ``.jit_compile`` set and no recorded repeats; {jit: s/step}).
+    ``timer_class`` replaces FitTimer (e.g. ``torch_timing.TorchTimer``, whose options are
+    PyTorch modes such as "eager" / "compile").
     """
     import gc
     probes, timers, failure = {}, {}, None
     for jit in jit_options or settings.jit_options:
         try:
-            timer = FitTimer(build(jit), dataset)
+            timer = (timer_class or FitTimer)(build(jit), dataset)
             first = timer.warm_up(settings.warmup if warmup is None else warmup)
             probes[jit] = timer.repeat(settings.probe_steps)
             timers[jit] = timer

@@ -7,7 +7,9 @@ the benchmark's synthetic batches and reports ``VmHWM`` from ``/proc/self/status
 ``ru_maxrss``: Linux carries the parent's peak into a forked child across
 ``exec``, so every child reported the harness's own peak (4,015 MiB for both
 libraries in the first quick run). keras-hub's MLM-only model is
-run the same way for reference.
+run the same way for reference, and transformers' ``BertForPreTraining`` (PyTorch,
+``torch_models``: same batch, labels -100 off the masked slots, AdamW, eager) in a
+process that never imports TensorFlow.
 
     python benchmarks/memory.py --size bert_base --batch 32 --library kerasllm
 """
@@ -19,8 +21,11 @@ import sys
 
 import common  # noqa: F401
 from common import Stat, log
+from report import target
 
-LIBRARIES = ("kerasllm", "keras-hub")
+LIBRARIES = ("kerasllm", "keras-hub", "transformers")
+MODELS = {"kerasllm": "BertPretrainer (MLM+NSP)", "keras-hub": "BertMaskedLM (MLM)",
+          "transformers": "BertForPreTraining (MLM+NSP)"}
 
 
 def peak_rss_kib():
@@ -32,14 +37,32 @@ def peak_rss_kib():
     raise RuntimeError("no VmHWM line in /proc/self/status (Linux only)")
 
 
-def child(args):
+def torch_child(args, config, arrays):
+    """One transformers training process: no TensorFlow in it, so its baseline is PyTorch's."""
     import psutil
-    from bert_models import (bert_config, build_kerashub_mlm, build_kerasllm_pretrainer,
-                             pretraining_dataset, synthetic_pretraining_arrays)
-    import keras  # noqa: F401  (runtime loaded before the baseline is read)
-    import keras_hub  # noqa: F401
+    from torch_models import build_pretraining, pretraining_batches
+    from torch_timing import torch_threads
+    torch_threads()
+    batches = pretraining_batches(arrays, with_nsp=True)
+    before_build = psutil.Process().memory_info().rss
+    trainable = build_pretraining("BertForPreTraining")(config, "eager")
+    for step in range(args.steps):
+        float(trainable.step(batches[step % len(batches)]))
+    return {"peak_rss_mib": peak_rss_kib() / 1024, "rss_before_model_mib": before_build / 2**20,
+            "parameters": sum(p.numel() for p in trainable.model.parameters())}
+
+
+def child(args):
+    from bert_models import bert_config, synthetic_pretraining_arrays
     config = bert_config(args.size, **json.loads(args.overrides))
     arrays = synthetic_pretraining_arrays(config, args.batch, args.seq, args.masked, num_batches=1)
+    if args.library == "transformers":
+        print(json.dumps(torch_child(args, config, arrays)))
+        return
+    import psutil
+    from bert_models import build_kerashub_mlm, build_kerasllm_pretrainer, pretraining_dataset
+    import keras  # noqa: F401  (runtime loaded before the baseline is read)
+    import keras_hub  # noqa: F401
     dataset = pretraining_dataset(arrays, with_nsp=args.library == "kerasllm")
     process = psutil.Process()
     before_build = process.memory_info().rss
@@ -65,6 +88,16 @@ def run_child(library, size, settings):
     return json.loads(lines[-1])
 
 
+def memory_targets(rows):
+    """transformers' peak / kerasllm's (≥ 1.0×: kerasllm needs no more memory), as issue 17 asks."""
+    peak = {row["implementation"].split()[0]: row["peak RSS MiB"]["median"] for row in rows}
+    if "kerasllm" not in peak or "transformers" not in peak:
+        return []
+    ratio = peak["transformers"] / peak["kerasllm"]
+    return [target(f"{rows[0]['model']} peak RSS, transformers / kerasllm", round(ratio, 3), "≥ 1.0×",
+                   ratio >= 1.0)]
+
+
 def run(settings, context):
     size = settings.memory_size
     rows, notes = [], []
@@ -77,19 +110,24 @@ def run(settings, context):
         except RuntimeError as exc:
             notes.append(f"{library} not measured: {exc}")
             continue
-        model = "BertPretrainer (MLM+NSP)" if library == "kerasllm" else "BertMaskedLM (MLM)"
-        rows.append({"model": size, "implementation": f"{library} {model}",
+        rows.append({"model": size, "implementation": f"{library} {MODELS[library]}",
                      "batch × seq": f"{settings.memory_batch} × {settings.seq_length}",
                      "parameters": runs[0]["parameters"],
                      "peak RSS MiB": Stat.of([r["peak_rss_mib"] for r in runs]).to_json(),
-                     "RSS before model MiB": Stat.of([r["rss_before_model_mib"] for r in runs]).to_json()})
+                     "RSS before model MiB": Stat.of([r["rss_before_model_mib"] for r in runs]).to_json(),
+                     "training MiB (peak − before)": Stat.of([r["peak_rss_mib"] - r["rss_before_model_mib"]
+                                                              for r in runs]).to_json()})
     notes.append(f"Peak RSS (VmHWM) of a fresh process that builds the model and trains "
                  f"{settings.memory_steps} step(s) (AdamW, XLA off); includes the TensorFlow "
                  "runtime ('RSS before model': the process with TensorFlow, Keras and the data loaded).")
+    notes.append("transformers: BertForPreTraining, same batch and masked positions, torch AdamW, "
+                 "eager, float32, in a process without TensorFlow (its 'RSS before model' is "
+                 "PyTorch + transformers + the data; 'training MiB' leaves each runtime out). GPU variant (device memory): not written, not run.")
     return {"memory": {
         "title": "7. Peak memory of BERT pretraining",
+        "targets": memory_targets(rows),
         "columns": ["model", "implementation", "batch × seq", "parameters", "peak RSS MiB",
-                    "RSS before model MiB"],
+                    "RSS before model MiB", "training MiB (peak − before)"],
         "rows": rows, "notes": notes,
         "plot": {"x": "model", "group_by": "implementation", "series": ["peak RSS MiB"],
                  "ylabel": "MiB"}}}

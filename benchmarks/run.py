@@ -33,6 +33,9 @@ BENCHMARKS = {
     "memory": ("memory:run", "peak RSS of BERT training"),
     "search": ("semantic_search:run", "all-MiniLM-L6-v2 index docs/s, query p50/p99"),
     "finetune_minilm": ("finetune_minilm:run", "kerasllm finetune on MiniLM vs transformers"),
+    "pretrain_torch": ("pretrain_torch:run", "pretraining steps vs transformers (PyTorch)"),
+    "finetune_torch": ("finetune_torch:run", "BBC titles fine-tuning vs transformers (PyTorch)"),
+    "embed_torch": ("embed_torch:run", "sentence-embedding inference vs transformers (PyTorch)"),
 }
 
 
@@ -86,6 +89,9 @@ def main(argv=None):
     machine = machine_info()
     if machine["gpus"]:  # GPU: train in bf16, measured against the bf16 matmul peak
         import keras
+        import tensorflow as tf
+        for gpu in tf.config.list_physical_devices("GPU"):  # leave PyTorch room (sections 10-12)
+            tf.config.experimental.set_memory_growth(gpu, True)
         keras.mixed_precision.set_global_policy("mixed_bfloat16")
     out_dir = args.output_dir or os.path.join(common.BENCH_DIR, "results")
     os.makedirs(out_dir, exist_ok=True)

@@ -67,6 +67,24 @@ class Settings:
     minilm_repeats: int = 2
     minilm_variants: Tuple[str, ...] = ("", "--jit", "--no-jit --precision float32")
 
+    # 10-12: against transformers on PyTorch (torch_*.py); 10 uses batch_for(size), seq_length
+    torch_sizes: Tuple[str, ...] = ("bert_tiny", "bert_mini", "bert_small", "bert_base")
+    torch_modes: Tuple[str, ...] = ("eager", "compile")   # PyTorch's probe, like jit_options
+    # sizes that reuse both sides' setting from the size before (probes cost minutes of XLA /
+    # inductor compilation there; in section 1's full run kerasllm's choice at mini held at small and base)
+    torch_carry_over_sizes: Tuple[str, ...] = ("bert_small", "bert_base")
+    torch_repeats: int = 3
+    torch_steps: int = 2
+    # 12: inference ("minilm" = the real all-MiniLM-L6-v2 checkpoint)
+    embed_sizes: Tuple[str, ...] = ("bert_mini", "bert_base", "minilm")
+    embed_sentences: int = 2000
+    # fewer for bert_base: 2,000 sentences take ~2 min per pass there on 2 cores
+    embed_sentences_by_size: Dict[str, int] = dataclasses.field(
+        default_factory=lambda: {"bert_base": 500})
+    embed_batch: int = 32
+    embed_repeats: int = 2
+    embed_calls: int = 200        # single-sentence calls per contender for p50 / p99
+
     def batch_for(self, size):
         return self.batch_sizes.get(size, self.default_batch)
 
@@ -85,6 +103,8 @@ def quick():
         memory_runs=1, search_embed_docs=1000, search_sizes=(10_000, 100_000), search_calls=50,
         search_export=False,
         minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
+        torch_sizes=("bert_tiny", "bert_mini"), torch_carry_over_sizes=("bert_mini",), torch_steps=1,
+        embed_sizes=("bert_mini", "minilm"), embed_sentences=500, embed_calls=50,
     )
 
 
@@ -106,6 +126,9 @@ def tiny():
         search_calls=5, search_export=True,
         minilm_train=64, minilm_test=64, minilm_epochs=1,
         minilm_repeats=1, minilm_variants=("",),
+        torch_sizes=("bert_tiny",), torch_modes=("eager",), torch_repeats=2, torch_steps=2,
+        embed_sizes=("bert_tiny", "minilm"), embed_sentences=40, embed_batch=8, embed_repeats=1,
+        embed_calls=5,
     )
 
 
