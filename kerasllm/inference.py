@@ -30,9 +30,22 @@ def _tokenize(tokenizer, text):
 
 
 def _tokenize_all(tokenizer, texts):
-    """``_tokenize`` of many texts in one tokenizer call (one TF op run, not one per text)."""
+    """``_tokenize`` of many texts in one call of the tokenizer's cached ``tf.function``."""
+    import tensorflow as tf
+
     texts = [decode_text(t)[0] for t in texts]
-    return tokenizer.tokenize(texts).to_list()
+    return _compiled_tokenize(tokenizer)(tf.constant(texts, tf.string)).to_list()
+
+
+def _compiled_tokenize(tokenizer):
+    """``tokenizer.tokenize`` as one cached ``tf.function`` (strings (N,) -> ragged ids):
+    eagerly its ops cost ~40 ms per call on 2 CPU cores, compiled ~0.5 ms."""
+    if tokenizer not in _COMPILED:
+        import tensorflow as tf
+
+        _COMPILED[tokenizer] = tf.function(
+            tokenizer.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
+    return _COMPILED[tokenizer]
 
 
 def _pack(run, token_lists, pair_lists=None):
@@ -66,7 +79,7 @@ def encode_texts(run, texts, pairs=None):
     return _pack(run, a, b)
 
 
-_COMPILED = weakref.WeakKeyDictionary()  # model -> its inference tf.function
+_COMPILED = weakref.WeakKeyDictionary()  # model / tokenizer -> its cached tf.function
 
 
 def compiled(model):
