@@ -20,6 +20,7 @@ COMMANDS = {
     "pretrain": ("kerasllm.cli.train_cmds", "pretrain", "Pretrain a BERT (MLM, NSP, MLM+NSP, SOP)."),
     "finetune": ("kerasllm.cli.train_cmds", "finetune", "Fine-tune a BERT text classifier."),
     "train-lm": ("kerasllm.cli.train_cmds", "train_lm", "Train an LSTM language model."),
+    "launch": ("kerasllm.cli.launch_cmd", "launch", "Run a training job as N local worker processes."),
     "evaluate": ("kerasllm.cli.use_cmds", "evaluate", "Evaluate a run on held-out data."),
     "generate": ("kerasllm.cli.use_cmds", "generate", "Generate text with an LSTM LM run."),
     "fill-mask": ("kerasllm.cli.use_cmds", "fill_mask", "Predict [MASK] tokens with an MLM run."),

@@ -135,7 +135,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         """Put the best checkpoint's model weights back; returns its step (None if no best)."""
         if not self.best:
             return None
-        directory = self.write_dir or self.read_dir
+        # A non-chief worker that resumed holds the best file only in the chief's RUN_DIR.
+        directory = self.write_dir if self.write_dir and (self.write_dir / self.best["file"]).is_file() \
+            else self.read_dir
         values = _load(directory / self.best["file"])
         variables = list(self.model.variables)
         self._assign(variables, values[:len(variables)], directory / self.best["file"])

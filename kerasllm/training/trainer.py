@@ -23,6 +23,7 @@ from kerasllm.errors import KerasLLMError
 from kerasllm.training import callbacks as cbs
 from kerasllm.training.checkpoint import ResumableCheckpoint
 from kerasllm.training.interrupts import StopOnSignal
+from kerasllm.training.peers import peer_failures
 from kerasllm.training.plain_progress import PlainProgress, interactive
 
 
@@ -103,7 +104,7 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
     logger = cbs.RunLogger(ctx.log_dir, ctx.write_path / runs.HISTORY_FILE, plan.tokens_per_step, hparams,
                            every=min(10, ctx.checkpoint_every), resumed_step=start)
     ckpt.before_commit.append(logger.flush)
-    with StopOnSignal(ckpt) as stop:
+    with StopOnSignal(ckpt) as stop, peer_failures(model.distribute_strategy, ctx.path / "checkpoints"):
         try:
             _build(model, plan)
             callbacks = _callbacks(ctx, plan, ckpt, logger, stop, start % plan.steps_per_epoch)
