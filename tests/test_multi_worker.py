@@ -27,13 +27,21 @@ RUN_FILES = {"checkpoints", "config.yaml", "history.jsonl", "logs", "metrics.jso
              "vocab.txt"}
 
 
-def launch(workers, out, *extra):
-    return command(["launch", "--workers", str(workers), "--", *lm_args(DATA, out, *ARGS, *extra)])
+def job_args(job, out):
+    if job == "train-lm":
+        return lm_args(DATA, out, *ARGS)
+    return ["pretrain", "--preset", str(DATA / "bert.yaml"), "--task", "mlm", "--corpus",
+            str(DATA / "corpus.txt"), "--vocab", str(DATA / "vocab.txt"), "--seq-length", "32",
+            "--batch-size", "2", "--steps", "120", "--checkpoint-every", "10", "--output", str(out)]
 
 
-def run_launch(workers, out):
-    return subprocess.run(launch(workers, out), cwd=REPO, env=env(), capture_output=True, text=True,
-                          timeout=600)
+def launch(workers, out, job="train-lm"):
+    return command(["launch", "--workers", str(workers), "--", *job_args(job, out)])
+
+
+def run_launch(workers, out, job="train-lm"):
+    return subprocess.run(launch(workers, out, job), cwd=REPO, env=env(), capture_output=True,
+                          text=True, timeout=600)
 
 
 def scratch_dirs(run_dir):
@@ -53,22 +61,32 @@ def assert_one_copy(out, workers, launches=1):
 
 @pytest.fixture(scope="module", autouse=True)
 def data(tmp_path_factory):
+    """Tiny data and one fixed vocab.txt for pretrain (see tests/test_soak.py)."""
+    from kerasllm.data import learn_vocabulary, write_vocabulary
+
     global DATA
     DATA = write_data(tmp_path_factory.mktemp("data"))
+    write_vocabulary(learn_vocabulary((DATA / "corpus.txt").read_text().splitlines(), 100), DATA / "vocab.txt")
     return DATA
 
 
 @pytest.fixture(scope="module")
-def reference(tmp_path_factory):
-    """An uninterrupted 2-worker run."""
-    out = tmp_path_factory.mktemp("runs") / "reference"
-    result = run_launch(2, out)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
-    return out, result.stdout
+def references(tmp_path_factory):
+    """Uninterrupted 2-worker runs, made on first use: {job: (RUN_DIR, stdout)}."""
+    made, root = {}, tmp_path_factory.mktemp("runs")
+
+    def get(job):
+        if job not in made:
+            out = root / job
+            result = run_launch(2, out, job)
+            assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-2000:]
+            made[job] = out, result.stdout
+        return made[job]
+    return get
 
 
-def test_two_workers_write_run_dir_once(reference):
-    out, stdout = reference
+def test_two_workers_write_run_dir_once(references):
+    out, stdout = references("train-lm")
     assert "[worker 0] done: step 240" in stdout and "[worker 1] done: step 240" in stdout
     assert_one_copy(out, 2)
 
@@ -81,8 +99,8 @@ def test_three_workers_write_run_dir_once(tmp_path):
     assert_one_copy(out, 3)
 
 
-def _start(out):
-    return subprocess.Popen(launch(2, out), cwd=REPO, env=env(), stdout=subprocess.PIPE,
+def _start(out, job):
+    return subprocess.Popen(launch(2, out, job), cwd=REPO, env=env(), stdout=subprocess.PIPE,
                             stderr=subprocess.STDOUT, text=True)
 
 
@@ -100,10 +118,11 @@ def _workers(launcher):
     return sorted(int(pid) for pid in found.split())
 
 
-def test_kill_9_a_worker_then_sigterm_then_resume_matches(reference, tmp_path):
+@pytest.mark.parametrize("job", ["train-lm", "pretrain"])
+def test_kill_9_a_worker_then_sigterm_then_resume_matches(references, tmp_path, job):
     """kill -9 worker 1: worker 0 stops with one line; re-launch; SIGTERM the job; re-launch to the end."""
     out = tmp_path / "interrupted"
-    proc = _start(out)
+    proc = _start(out, job)
     _wait_past(out, proc, 20)
     os.kill(_workers(proc)[-1], signal.SIGKILL)
     killed = time.time()
@@ -116,7 +135,7 @@ def test_kill_9_a_worker_then_sigterm_then_resume_matches(reference, tmp_path):
     assert stopped_after < 60
     assert not (out / "metrics.json").exists()
 
-    proc = _start(out)
+    proc = _start(out, job)
     _wait_past(out, proc, state_step(out) + 20)
     proc.send_signal(signal.SIGTERM)
     output = proc.communicate(timeout=300)[0]
@@ -126,13 +145,16 @@ def test_kill_9_a_worker_then_sigterm_then_resume_matches(reference, tmp_path):
         assert f"[worker {rank}] interrupted at step {step}; run the same command" in output, output[-3000:]
     assert not scratch_dirs(out)
 
-    final = run_launch(2, out)
+    final = run_launch(2, out, job)
     assert final.returncode == 0, final.stdout[-3000:]
     assert f"resumed from step {step}" in final.stdout
-    diff = max_weight_difference(reference[0], out)
-    print(f"\nworker killed -> other stopped in {stopped_after:.1f} s; SIGTERM at step {step}; "
+    diff = max_weight_difference(references(job)[0], out)
+    print(f"\n{job}: worker killed -> other stopped in {stopped_after:.1f} s; SIGTERM at step {step}; "
           f"max |dW| vs uninterrupted 2 workers {diff:.2e}")
-    assert diff <= 1e-6
+    # Weights and optimizer state come out equal; the epoch's running loss total (a float32 sum
+    # near 11 for pretrain) may differ in its last bit: the chief's total is restored into the
+    # replicas' partial sums, which then add up in another order.
+    assert diff <= 2e-6
     assert_one_copy(out, 2, launches=3)
 
 

@@ -79,12 +79,15 @@ class StopOnSignal(keras.callbacks.Callback):
         self._vote = SignalVote(strategy) if multi_worker(strategy) else None
 
     def _stop_if_signalled(self):
-        if self._vote is not None and self._vote.vote(self.signum is not None) and self.signum is None:
-            self.signum = signal.SIGTERM  # another worker was signalled: stop at the same step
-        if self.signum is not None:
+        signum = self.signum  # read once: a signal arriving after the vote waits for the next step
+        if self._vote is not None:
+            if not self._vote.vote(signum is not None):
+                return
+            signum = signum or signal.SIGTERM  # another worker was signalled: stop at the same step
+        if signum is not None:
             step = int(self.model.optimizer.iterations.numpy())
             self.checkpoint.save(step)
-            raise TrainingInterrupted(step, self.signum)
+            raise TrainingInterrupted(step, signum)
 
     def on_train_begin(self, logs=None):
         self._stop_if_signalled()
