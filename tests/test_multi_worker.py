@@ -168,3 +168,24 @@ def test_launch_refuses_what_it_cannot_run(argv, message):
     assert result.returncode == 1
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("Error: ") and message in lines[0], result.stderr
+
+
+def test_more_replicas_per_worker_than_gpus_is_one_line_per_worker(tmp_path):
+    result = run_cli(["launch", "--workers", "2", "--replicas-per-worker", "2", "--",
+                      *lm_args(DATA, tmp_path / "run", "--steps", "2")], timeout=120,
+                     CUDA_VISIBLE_DEVICES="")
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if "Error:" in line]
+    assert len(errors) == 2 and all("--replicas-per-worker 2 but this worker sees 0 GPU(s)" in e
+                                    for e in errors), result.stdout[-2000:]
+    assert "Traceback" not in result.stdout
+
+
+def test_several_workers_refuse_to_learn_a_wordpiece_vocabulary_each(tmp_path):
+    args = job_args("pretrain", tmp_path / "run")
+    at = args.index("--vocab")
+    result = run_cli(["launch", "--workers", "2", "--", *args[:at], *args[at + 2:]], timeout=120)
+    assert result.returncode == 1
+    errors = [line for line in result.stdout.splitlines() if "Error:" in line]
+    assert len(errors) == 2 and all("2 workers need one --vocab FILE" in e for e in errors), result.stdout[-2000:]
+    assert not (tmp_path / "run" / "checkpoints").exists()

@@ -58,9 +58,7 @@ def _gpu_slice(index, per_worker):
 
 
 def worker_env(hosts, index, per_worker, threads):
-    # One hash seed for all: whatever a job derives from set order (a vocabulary learned
-    # from --corpus breaks ties that way) comes out the same on every worker.
-    env = {"PYTHONHASHSEED": "0", **os.environ, "TF_CONFIG": tf_config(hosts, index), "PYTHONUNBUFFERED": "1",
+    env = {**os.environ, "TF_CONFIG": tf_config(hosts, index), "PYTHONUNBUFFERED": "1",
            "CUDA_VISIBLE_DEVICES": _gpu_slice(index, per_worker),
            "KERASLLM_REPLICAS_PER_WORKER": str(per_worker)}
     if threads:
