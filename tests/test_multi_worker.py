@@ -14,15 +14,15 @@ import tempfile
 import time
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from soak_helpers import max_weight_difference, state_step
+from soak_helpers import state_step
 from training_helpers import REPO, command, env, lm_args, run_cli, write_data
 
 pytestmark = pytest.mark.slow
-# Stateless LM: a stateful one restores every replica's carried LSTM state from the chief's
-# checkpoint (replica 0's), so its resume is not exact across workers yet.
-ARGS = ["--batch-size", "2", "--steps", "240", "--checkpoint-every", "10", "--no-stateful"]
+# A stateful LM: each worker carries the LSTM state of its own rows across steps.
+ARGS = ["--batch-size", "2", "--steps", "240", "--checkpoint-every", "10"]
 RUN_FILES = {"checkpoints", "config.yaml", "history.jsonl", "logs", "metrics.json", "model.keras",
              "vocab.txt"}
 
@@ -42,6 +42,16 @@ def launch(workers, out, job="train-lm"):
 def run_launch(workers, out, job="train-lm"):
     return subprocess.run(launch(workers, out, job), cwd=REPO, env=env(), capture_output=True,
                           text=True, timeout=600)
+
+
+def max_relative_difference(run_a, run_b):
+    """Largest |d| / max(1, |value|) between the runs' final checkpoints, over every variable."""
+    files = [np.load(Path(run) / "checkpoints" / json.loads((Path(run) / "checkpoints" / "state.json")
+                                                             .read_text())["file"]) for run in (run_a, run_b)]
+    a, b = files
+    assert sorted(a.files) == sorted(b.files)
+    return max(float(np.max(np.abs(a[k] - b[k].astype(np.float64)) / np.maximum(1.0, np.abs(a[k])), initial=0.0))
+               for k in a.files)
 
 
 def scratch_dirs(run_dir):
@@ -148,13 +158,14 @@ def test_kill_9_a_worker_then_sigterm_then_resume_matches(references, tmp_path, 
     final = run_launch(2, out, job)
     assert final.returncode == 0, final.stdout[-3000:]
     assert f"resumed from step {step}" in final.stdout
-    diff = max_weight_difference(references(job)[0], out)
+    diff = max_relative_difference(references(job)[0], out)
     print(f"\n{job}: worker killed -> other stopped in {stopped_after:.1f} s; SIGTERM at step {step}; "
-          f"max |dW| vs uninterrupted 2 workers {diff:.2e}")
-    # Weights and optimizer state come out equal; the epoch's running loss total (a float32 sum
-    # near 11 for pretrain) may differ in its last bit: the chief's total is restored into the
-    # replicas' partial sums, which then add up in another order.
-    assert diff <= 2e-6
+          f"max relative |d| vs uninterrupted 2 workers {diff:.2e}")
+    # Weights, carried LSTM state and optimizer state come out equal (|dW| = 0 when measured);
+    # the epoch's running loss total (a float32 sum, ~11 for pretrain, ~700 for train-lm) may
+    # differ in its last bits: the chief's total is restored into the replicas' partial sums,
+    # which then add up in another order. Hence |d| / max(1, |value|).
+    assert diff <= 1e-6
     assert_one_copy(out, 2, launches=3)
 
 
