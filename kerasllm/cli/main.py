@@ -21,6 +21,7 @@ COMMANDS = {
     "finetune": ("kerasllm.cli.train_cmds", "finetune",
                  "Fine-tune a BERT classifier, entity tagger or question answerer."),
     "train-lm": ("kerasllm.cli.train_cmds", "train_lm", "Train an LSTM language model."),
+    "launch": ("kerasllm.cli.launch_cmd", "launch", "Run a training job as N local worker processes."),
     "evaluate": ("kerasllm.cli.use_cmds", "evaluate", "Evaluate a run on held-out data."),
     "generate": ("kerasllm.cli.use_cmds", "generate", "Generate text with an LSTM LM run."),
     "fill-mask": ("kerasllm.cli.use_cmds", "fill_mask", "Predict [MASK] tokens with an MLM run."),

@@ -26,6 +26,7 @@ import keras
 import numpy as np
 
 from kerasllm.errors import KerasLLMError
+from kerasllm.training.replica_state import ReplicaState
 
 STATE_FILE = "state.json"
 
@@ -95,6 +96,7 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         self.stopped_early = None  # step at which early stopping ended the run
         self._restored = False
         self._pending_metrics = None
+        self._replica_state = None  # built on first use, when the model is set
         self._remove_stale_temporaries()
 
     def _remove_stale_temporaries(self):
@@ -119,8 +121,19 @@ class ResumableCheckpoint(keras.callbacks.Callback):
             raise KerasLLMError(
                 f"{path}: checkpoint holds {len(values)} variables, the model has "
                 f"{len(variables) + len(metric_vars)}; the run's config changed - pass --overwrite.")
-        self._assign(variables, values, path)
+        carried = self._carried_indices(variables)
+        self._assign([v for i, v in enumerate(variables) if i not in carried],
+                     [x for i, x in enumerate(values[:len(variables)]) if i not in carried], path)
+        if carried:  # each replica takes its own rows of the carried state back
+            self._replica_state.scatter([values[i] for i in carried])
         self._pending_metrics = (metric_vars, values[len(variables):]) if self.state["batch"] else None
+
+    def _carried_indices(self, variables):
+        """Positions in ``variables`` of per-replica carried state (see replica_state.py)."""
+        if self._replica_state is None:
+            self._replica_state = ReplicaState(self.model)
+        ids = {id(v) for v in self._replica_state.variables}
+        return [i for i, v in enumerate(variables) if id(v) in ids]
 
     @staticmethod
     def _assign(variables, values, path):
@@ -135,7 +148,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         """Put the best checkpoint's model weights back; returns its step (None if no best)."""
         if not self.best:
             return None
-        directory = self.write_dir or self.read_dir
+        # A non-chief worker that resumed holds the best file only in the chief's RUN_DIR.
+        directory = self.write_dir if self.write_dir and (self.write_dir / self.best["file"]).is_file() \
+            else self.read_dir
         values = _load(directory / self.best["file"])
         variables = list(self.model.variables)
         self._assign(variables, values[:len(variables)], directory / self.best["file"])
@@ -189,10 +204,15 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if step <= self.last_saved_step and not force:
             return
         self.last_saved_step = step
+        variables = _variables(self.model, with_metrics=True)
+        carried = self._carried_indices(variables)
+        gathered = self._replica_state.gather() if carried else []  # a collective: every worker, every save
         if self.write_dir is None:
             return
         name = f"ckpt-{step}.npz"
-        values = [keras.ops.convert_to_numpy(v) for v in _variables(self.model, with_metrics=True)]
+        values = [keras.ops.convert_to_numpy(v) for v in variables]
+        for i, value in zip(carried, gathered):
+            values[i] = value
         state = {"step": step, "file": name, "batch": step % self.steps_per_epoch,
                  "best": self.best, "since_best": self.since_best}
         try:

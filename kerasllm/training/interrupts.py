@@ -14,7 +14,9 @@ Why not ``PreemptionCheckpointHandler`` itself: it saves a
 (``handler.run(step_fn)``) and has no Keras 3 ``model.fit`` hook, while our
 checkpoints must also hold the metric state and the data position (see
 ``checkpoint.py``). What it adds for several workers - agreeing on one step
-to stop at - is tracked with multi-host training.
+to stop at - ``peers.SignalVote`` does here: under a multi-worker strategy
+the workers all-reduce their flags after every step, so all of them stop
+(and the chief checkpoints) at the same step, whichever got the signal.
 
 A second Ctrl-C while the step finishes interrupts at once (Python's default).
 """
@@ -24,6 +26,7 @@ import threading
 import keras
 
 from kerasllm.errors import KerasLLMError
+from kerasllm.training.peers import SignalVote, multi_worker
 
 EXIT_CODES = {signal.SIGTERM: 143, signal.SIGINT: 130}
 
@@ -52,6 +55,7 @@ class StopOnSignal(keras.callbacks.Callback):
         self.checkpoint = checkpoint
         self.signum = None
         self._previous = {}
+        self._vote = None
 
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():  # signals go to the main thread only
@@ -69,11 +73,21 @@ class StopOnSignal(keras.callbacks.Callback):
             raise KeyboardInterrupt  # the second Ctrl-C: stop now
         self.signum = signum
 
+    def set_model(self, model):
+        super().set_model(model)
+        strategy = model.distribute_strategy
+        self._vote = SignalVote(strategy) if multi_worker(strategy) else None
+
     def _stop_if_signalled(self):
-        if self.signum is not None:
+        signum = self.signum  # read once: a signal arriving after the vote waits for the next step
+        if self._vote is not None:
+            if not self._vote.vote(signum is not None):
+                return
+            signum = signum or signal.SIGTERM  # another worker was signalled: stop at the same step
+        if signum is not None:
             step = int(self.model.optimizer.iterations.numpy())
             self.checkpoint.save(step)
-            raise TrainingInterrupted(step, self.signum)
+            raise TrainingInterrupted(step, signum)
 
     def on_train_begin(self, logs=None):
         self._stop_if_signalled()

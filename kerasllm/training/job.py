@@ -102,11 +102,14 @@ def _train(prepare, options, strategy):
         runs.write_lines(ctx.path / runs.VOCAB_FILE, spec.vocab)
         if spec.labels is not None:
             runs.write_lines(ctx.path / runs.LABELS_FILE, spec.labels)
-    with strategy.scope():
-        model, compile_kwargs, plan = spec.build()
-        model.compile(**compile_kwargs, **precision.compile_options(options["jit"]))
-    return trainer.fit(model, plan, ctx, hparams=callbacks.flat_hparams(spec.config),
-                       export=spec.export)
+    try:
+        with strategy.scope():
+            model, compile_kwargs, plan = spec.build()
+            model.compile(**compile_kwargs, **precision.compile_options(options["jit"]))
+        return trainer.fit(model, plan, ctx, hparams=callbacks.flat_hparams(spec.config),
+                           export=spec.export)
+    finally:
+        ctx.close()
 
 
 def schedule_length(options, steps_per_epoch, default_epochs):

@@ -5,6 +5,7 @@ holding a run with a different config is refused (one line naming the first
 differing key) unless ``--overwrite``.
 """
 import dataclasses
+import hashlib
 import shutil
 import tempfile
 from pathlib import Path
@@ -16,7 +17,7 @@ import yaml
 from kerasllm import runs
 from kerasllm.config import read_yaml
 from kerasllm.errors import KerasLLMError
-from kerasllm.training.strategy import is_chief
+from kerasllm.training.strategy import is_chief, worker_rank
 
 # Options that do not change what is trained, so they may differ on resume.
 NOT_COMPARED = ("output", "overwrite", "config", "profile_steps", "keep_checkpoints")
@@ -36,6 +37,22 @@ class RunContext:
     @property
     def log_dir(self):
         return self.write_path / "logs"
+
+    def close(self):
+        """Remove a non-chief worker's scratch directory (the chief's RUN_DIR stays)."""
+        if not self.chief:
+            shutil.rmtree(self.write_path, ignore_errors=True)
+
+
+def scratch_dir(path, rank):
+    """Where non-chief worker ``rank`` writes what only the chief keeps (its checkpoints,
+    logs): outside RUN_DIR, named by RUN_DIR and the rank, emptied at start, so a
+    killed worker's leftovers are reused by the re-launch instead of piling up."""
+    digest = hashlib.sha1(str(Path(path).resolve()).encode()).hexdigest()[:12]
+    scratch = Path(tempfile.gettempdir()) / f"kerasllm-worker-{digest}-{rank}"
+    shutil.rmtree(scratch, ignore_errors=True)
+    scratch.mkdir(parents=True)
+    return scratch
 
 
 def _first_difference(old, new, prefix=""):
@@ -106,7 +123,7 @@ def setup_run(options, config, strategy):
         write_path = path
     else:
         # Other workers must write somewhere, but never into the chief's RUN_DIR.
-        write_path = Path(tempfile.mkdtemp(prefix="kerasllm-worker-"))
+        write_path = scratch_dir(path, worker_rank())
     return RunContext(path=path, write_path=write_path, chief=chief,
                       checkpoint_every=options["checkpoint_every"],
                       profile_steps=options.get("profile_steps"),

@@ -1,6 +1,8 @@
 """Pick the tf.distribute strategy for a job.
 
-- ``TF_CONFIG`` naming several workers -> ``MultiWorkerMirroredStrategy``.
+- ``TF_CONFIG`` naming several workers -> ``MultiWorkerMirroredStrategy``
+  (one replica per worker on a CPU, all of the worker's visible GPUs
+  otherwise; see ``multi_worker_strategy``).
 - ``replicas=N`` -> ``MirroredStrategy`` over N GPUs, or, on a CPU-only
   machine, over N logical CPU devices (so data-parallel training is testable
   without GPUs).
@@ -49,6 +51,43 @@ def is_chief():
     return kind == "worker" and index == 0
 
 
+def worker_rank():
+    """This process's index among the workers (0 when TF_CONFIG is unset); the chief is 0."""
+    cluster, task = cluster_spec()
+    if not cluster:
+        return 0
+    index = int(task.get("index", 0))
+    if task.get("type") == "worker" and "chief" in cluster:
+        return index + len(cluster["chief"])
+    return index
+
+
+def multi_worker_strategy():
+    """``MultiWorkerMirroredStrategy`` over this worker's visible devices.
+
+    A dead peer is noticed by TensorFlow's health check (a ping every 30 s,
+    3 x 10 s tries: about a minute at most) or at once when its connection
+    resets; ``KERASLLM_COLLECTIVE_TIMEOUT_S`` additionally bounds every
+    collective (TensorFlow starts a thread per collective for it, so it is
+    off by default). ``KERASLLM_REPLICAS_PER_WORKER`` (set by
+    ``kerasllm launch``) is checked against the visible GPUs.
+    """
+    wanted = int(os.environ.get("KERASLLM_REPLICAS_PER_WORKER", "1"))
+    gpus = tf.config.list_physical_devices("GPU")
+    if wanted > max(len(gpus), 1):
+        raise KerasLLMError(
+            f"--replicas-per-worker {wanted} but this worker sees {len(gpus)} GPU(s); "
+            f"a CPU worker runs 1 replica - pass --replicas-per-worker {max(len(gpus), 1)}.")
+    timeout = os.environ.get("KERASLLM_COLLECTIVE_TIMEOUT_S")
+    try:
+        timeout = float(timeout) if timeout else None
+    except ValueError:
+        raise KerasLLMError(
+            f"KERASLLM_COLLECTIVE_TIMEOUT_S={timeout!r} is not a number of seconds; fix or unset it.") from None
+    options = tf.distribute.experimental.CommunicationOptions(timeout_seconds=timeout)
+    return tf.distribute.MultiWorkerMirroredStrategy(communication_options=options)
+
+
 def _split_cpu(replicas):
     """Expose ``replicas`` logical CPU devices; returns their names."""
     cpu = tf.config.list_physical_devices("CPU")[0]
@@ -71,7 +110,7 @@ def make_strategy(replicas=None):
             raise KerasLLMError(
                 f"--replicas {replicas} with a multi-worker TF_CONFIG is not supported; "
                 f"run one replica per worker process (drop --replicas).")
-        return tf.distribute.MultiWorkerMirroredStrategy()
+        return multi_worker_strategy()
     gpus = tf.config.list_physical_devices("GPU")
     if replicas is None:
         if len(gpus) > 1:

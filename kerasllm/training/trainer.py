@@ -23,6 +23,7 @@ from kerasllm.errors import KerasLLMError
 from kerasllm.training import callbacks as cbs
 from kerasllm.training.checkpoint import ResumableCheckpoint
 from kerasllm.training.interrupts import StopOnSignal
+from kerasllm.training.peers import peer_failures
 from kerasllm.training.plain_progress import PlainProgress, interactive
 
 
@@ -64,8 +65,18 @@ class TrainPlan:
         return self.steps_per_epoch * self.epochs
 
 
-def _shard_by_data(dataset):
-    """Split each global batch across workers instead of sharding by files."""
+def shard_input(dataset):
+    """Split each global batch across workers (AutoShardPolicy.DATA), never by files.
+
+    Every worker builds the same seeded stream of global batches and keeps its
+    replicas' slices of each, so the union over workers in a step is exactly
+    the single-machine global batch (tests/test_multi_worker_input.py) and a
+    resume is ``batches(skip)`` on every worker. Sharding TFRecords by FILE
+    would save each worker reading and decoding the others' examples, but
+    changes which examples meet in a step (no parity with one machine) and
+    needs as many files as workers; the stream's cost is the price of
+    exactness, small next to a BERT step.
+    """
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
     return dataset.with_options(options)
@@ -106,7 +117,7 @@ def fit(model, plan, ctx, hparams=None, verbose="auto", export=None):
     logger = cbs.RunLogger(ctx.log_dir, ctx.write_path / runs.HISTORY_FILE, plan.tokens_per_step, hparams,
                            every=min(10, ctx.checkpoint_every), resumed_step=start)
     ckpt.before_commit.append(logger.flush)
-    with StopOnSignal(ckpt) as stop:
+    with StopOnSignal(ckpt) as stop, peer_failures(model.distribute_strategy, ctx.path / "checkpoints"):
         try:
             _build(model, plan)
             callbacks = _callbacks(ctx, plan, ckpt, logger, stop, start % plan.steps_per_epoch)
@@ -139,13 +150,13 @@ def _fit_epochs(model, plan, callbacks, start, verbose):
     logs = {}
     began = time.perf_counter()
     if batch:  # finish the interrupted epoch first
-        history = model.fit(_shard_by_data(plan.batches(start)), epochs=epoch + 1,
+        history = model.fit(shard_input(plan.batches(start)), epochs=epoch + 1,
                             initial_epoch=epoch, steps_per_epoch=plan.steps_per_epoch - batch,
                             **common)
         logs = _last(history)
         epoch += 1
     if not model.stop_training and epoch < plan.epochs:
-        history = model.fit(_shard_by_data(plan.batches(epoch * plan.steps_per_epoch)),
+        history = model.fit(shard_input(plan.batches(epoch * plan.steps_per_epoch)),
                             epochs=plan.epochs, initial_epoch=epoch,
                             steps_per_epoch=plan.steps_per_epoch, **common)
         logs = _last(history) or logs
