@@ -152,17 +152,17 @@ def transformers_finetune(train, test, epochs, seed=0):
 
 def prepare(work, train_count, test_count):
     """Write the CSVs and import MiniLM once; returns (init_run, train_csv, test_csv, max WordPieces)."""
+    from transformers import AutoTokenizer
+
     from kerasllm.checkpoints import import_checkpoint
-    from kerasllm.data.datasets import BBC_LABELS  # noqa: F401  (the topics are the labels)
     os.makedirs(work, exist_ok=True)
-    train = write_csv(os.path.join(work, "train.csv"), short_texts("train", train_count, seed=0))
+    rows = short_texts("train", train_count, seed=0)
+    train = write_csv(os.path.join(work, "train.csv"), rows)
     test = write_csv(os.path.join(work, "test.csv"), short_texts("test", test_count, seed=1))
     init_run = os.path.join(work, "minilm")
     import_checkpoint(minilm_dir(), init_run, seq_length=128, overwrite=True)
-    from transformers import AutoTokenizer
-    texts = [row[0] for row in short_texts("train", train_count, seed=0)]
-    longest = max(len(ids) for ids in AutoTokenizer.from_pretrained(minilm_dir())(texts)["input_ids"])
-    return init_run, train, test, longest
+    ids = AutoTokenizer.from_pretrained(minilm_dir())([text for text, _ in rows])["input_ids"]
+    return init_run, train, test, max(len(i) for i in ids)
 
 
 def compare(work, train_count, test_count, epochs, variants, repeats):
