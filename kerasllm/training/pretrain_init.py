@@ -57,16 +57,15 @@ def init_model(options, task, init_task):
         return loaded, f"{where}: continuing the whole {task} model, heads included."
     encoder = loaded if isinstance(loaded, BertEncoder) else loaded.encoder
     model = tasks.build_model(task, encoder)
-    kept = []
-    if hasattr(loaded, "masked_lm_head") and hasattr(model, "masked_lm_head"):
+    kept_mlm = hasattr(loaded, "masked_lm_head") and hasattr(model, "masked_lm_head")
+    if kept_mlm:
         _copy_weights(loaded.masked_lm_head, model.masked_lm_head)
-        kept.append("its MLM head")
-    heads = [layer for layer in model.layers if layer is not encoder and layer.weights]
-    new = [layer.name for layer in heads if not (kept and layer is model.masked_lm_head)]
-    said = f"{where}: its encoder" + (f" and {', '.join(kept)}" if kept else "")
+    new = [layer.name for layer in model.layers if layer is not encoder and layer.weights
+           and not (kept_mlm and layer is model.masked_lm_head)]
+    said = f"{where}: its encoder" + (" and its MLM head" if kept_mlm else "")
     if new:
         said += f"; new {', '.join(new)}"
-        if not kept and hasattr(model, "masked_lm_head"):
+        if not kept_mlm and hasattr(model, "masked_lm_head"):
             said += " (the MLM decoder tied to the token embeddings)"
     return model, said + "."
 
