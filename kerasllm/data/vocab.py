@@ -5,7 +5,7 @@ Two learners, both fed the words of *our* pre-tokenizer
 ``WordPieceTokenizer`` will look up:
 
 - ``"tokenizers"`` (default): Hugging Face tokenizers' WordPiece trainer (Rust;
-  already a keras-hub dependency), ~3 s on the 9 MB BBC corpus on 2 cores.
+  already a keras-hub dependency), ~4 s on the 9 MB BBC corpus on 2 cores.
 - ``"keras-hub"``: tensorflow-text's learner through
   ``keras_hub.tokenizers.compute_word_piece_vocabulary``. It is pure Python and
   took ~280 s on the same corpus, and it drops words seen fewer than 10 times.
