@@ -21,8 +21,7 @@ KILL, TERM = signal.SIGKILL, signal.SIGTERM
 
 @pytest.fixture(scope="module")
 def data(tmp_path_factory):
-    """Tiny data plus one fixed vocab.txt: the WordPiece learner orders tied pieces
-    differently in every process, so the reference and the soaked run share one."""
+    """Tiny data plus one vocab.txt, learned once here and passed to every run as --vocab."""
     from kerasllm.data import learn_vocabulary, write_vocabulary
 
     root = write_data(tmp_path_factory.mktemp("data"))

@@ -25,21 +25,27 @@ def data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def one_replica(data, tmp_path_factory):
-    """Reference: 1 replica, global batch 4."""
-    out = tmp_path_factory.mktemp("runs") / "one"
-    result = run_cli(lm_args(data, out, "--batch-size", "4", *STEPS))
-    assert result.returncode == 0, result.stderr[-2000:]
-    return metrics(out)
+    """References, 1 replica, global batch 4, made on first use: {tokenizer: RUN_DIR}."""
+    made, root = {}, tmp_path_factory.mktemp("runs")
+
+    def get(tokenizer):
+        if tokenizer not in made:
+            out = root / tokenizer
+            result = run_cli(lm_args(data, out, "--batch-size", "4", "--tokenizer", tokenizer, *STEPS))
+            assert result.returncode == 0, result.stderr[-2000:]
+            made[tokenizer] = out
+        return made[tokenizer]
+    return get
 
 
 def test_two_cpu_replicas_match_one(data, tmp_path, one_replica):
     out = tmp_path / "two"
     result = run_cli(lm_args(data, out, "--batch-size", "2", "--replicas", "2", *STEPS))
     assert result.returncode == 0, result.stderr[-2000:]
-    two = metrics(out)
-    assert two["step"] == one_replica["step"] == 12
-    print(f"2 replicas: |loss diff| = {abs(two['loss'] - one_replica['loss']):.2e}")
-    assert two["loss"] == pytest.approx(one_replica["loss"], abs=1e-4)
+    two, one = metrics(out), metrics(one_replica("word"))
+    assert two["step"] == one["step"] == 12
+    print(f"2 replicas: |loss diff| = {abs(two['loss'] - one['loss']):.2e}")
+    assert two["loss"] == pytest.approx(one["loss"], abs=1e-4)
     assert two["loss"] < 3.9  # below ln(50): it learned something
 
 
@@ -53,22 +59,25 @@ def _free_ports(n):
     return ports
 
 
-def test_two_workers_match_one(data, tmp_path, one_replica):
+@pytest.mark.parametrize("tokenizer", ["word", "wordpiece"])
+def test_two_workers_match_one(data, tmp_path, one_replica, tokenizer):
+    """Each worker learns the vocabulary from --corpus (no --vocab), the one the single process learned."""
     cluster = {"worker": [f"127.0.0.1:{p}" for p in _free_ports(2)]}
     out = tmp_path / "multi"
     procs = [
         subprocess.Popen(
-            command(lm_args(data, out, "--batch-size", "2", *STEPS)), cwd=REPO,
+            command(lm_args(data, out, "--batch-size", "2", "--tokenizer", tokenizer, *STEPS)), cwd=REPO,
             env=env(TF_CONFIG=json.dumps({"cluster": cluster,
                                           "task": {"type": "worker", "index": i}})),
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         for i in range(2)]
     outputs = [p.communicate(timeout=300)[0] for p in procs]
     assert [p.returncode for p in procs] == [0, 0], outputs[0][-2000:] + outputs[1][-2000:]
-    multi = metrics(out)  # written by the chief (worker 0) only
+    multi, one = metrics(out), metrics(one_replica(tokenizer))  # written by the chief (worker 0) only
     assert multi["step"] == 12
-    print(f"2 workers: |loss diff| = {abs(multi['loss'] - one_replica['loss']):.2e}")
-    assert multi["loss"] == pytest.approx(one_replica["loss"], abs=1e-4)
+    print(f"2 workers, {tokenizer}: |loss diff| = {abs(multi['loss'] - one['loss']):.2e}")
+    assert (out / "vocab.txt").read_bytes() == (one_replica(tokenizer) / "vocab.txt").read_bytes()
+    assert multi["loss"] == pytest.approx(one["loss"], abs=1e-4)
 
 
 def _wait_for_checkpoint(path, proc, timeout=240):

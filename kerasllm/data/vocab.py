@@ -5,15 +5,22 @@ Two learners, both fed the words of *our* pre-tokenizer
 ``WordPieceTokenizer`` will look up:
 
 - ``"tokenizers"`` (default): Hugging Face tokenizers' WordPiece trainer (Rust;
-  already a keras-hub dependency), ~10 s on the 9 MB BBC corpus on 2 cores.
+  already a keras-hub dependency), ~4 s on the 9 MB BBC corpus on 2 cores.
 - ``"keras-hub"``: tensorflow-text's learner through
   ``keras_hub.tokenizers.compute_word_piece_vocabulary``. It is pure Python and
   took ~280 s on the same corpus, and it drops words seen fewer than 10 times.
 
+Both give the same vocab.txt, byte for byte, in every process (any
+PYTHONHASHSEED, any RAYON_NUM_THREADS), so the workers of a multi-worker job
+each learn the same vocabulary. See ``_fixed_alphabet`` for what that takes with
+the Rust trainer; tf-text's learner counts words in corpus order and sorts its
+output by count, then alphabetically, so it needs nothing.
+
 Layout of the written file: ``[PAD]``=0, ``[UNK]``=1, ``[CLS]``=2, ``[SEP]``=3,
-``[MASK]``=4, then single characters and pieces as the learner orders them.
-(Google's BERT vocab puts [UNK] at 100 and [CLS] at 101; ids only need to be
-consistent with the file, which ``WordPieceTokenizer`` reads.)
+``[MASK]``=4, then single characters and pieces as the learner orders them
+("tokenizers": characters, then ``##`` characters, each by code point, then
+merges in the order made). (Google's BERT vocab puts [UNK] at 100 and [CLS] at
+101; ids only need to be consistent with the file, which ``WordPieceTokenizer`` reads.)
 """
 import tensorflow as tf
 from keras_hub.tokenizers import compute_word_piece_vocabulary
@@ -35,14 +42,36 @@ def write_vocabulary(tokens, path):
 LEARNERS = ("tokenizers", "keras-hub")
 
 
+def _fixed_alphabet(texts):
+    """Every character, then every ``##`` character, of the words in ``texts``, each by code point.
+
+    The Rust trainer numbers ``##x`` (a character inside a word) in the order it
+    walks its word-count ``HashMap``, whose hasher is seeded at random in every
+    process, and it merges the most frequent pair first with ties going to the
+    pair of *lower ids*. So each process numbered the ``##`` characters
+    differently and, from that, merged equally frequent pairs in a different order:
+    the same corpus gave a different vocab.txt every run, whatever PYTHONHASHSEED
+    and with one thread (RAYON_NUM_THREADS=1) as well. Handing the trainer these
+    pieces as special tokens gives them fixed ids before it walks the map; it then
+    adds none of its own, and every tie breaks the same way. The set of pieces is
+    exactly what the trainer would add (words are split on whitespace as by its
+    ``WhitespaceSplit``), so the vocabulary keeps its size and content otherwise.
+    """
+    words = {word for text in texts for word in text.split()}
+    starts = {word[0] for word in words}
+    inside = {char for word in words for char in word[1:]}
+    return sorted(starts | inside) + ["##" + char for char in sorted(inside)]
+
+
 def _learn_with_tokenizers(words, size):
     """Hugging Face tokenizers' WordPiece trainer over space-joined pre-split words."""
+    joined = words.map(lambda w: tf.strings.reduce_join(w, axis=-1, separator=" "))  # (batch,)
+    texts = [line.decode("utf-8") for batch in joined.as_numpy_iterator() for line in batch]
     learner = Tokenizer(models.WordPiece(unk_token="[UNK]"))
     learner.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
-    trainer = trainers.WordPieceTrainer(vocab_size=size, special_tokens=list(SPECIAL_TOKENS),
+    trainer = trainers.WordPieceTrainer(vocab_size=size,
+                                        special_tokens=[*SPECIAL_TOKENS, *_fixed_alphabet(texts)],
                                         continuing_subword_prefix="##", show_progress=False)
-    joined = words.map(lambda w: tf.strings.reduce_join(w, axis=-1, separator=" "))  # (batch,)
-    texts = ([line.decode("utf-8") for line in batch] for batch in joined.as_numpy_iterator())
     learner.train_from_iterator(texts, trainer=trainer)
     by_id = sorted(learner.get_vocab().items(), key=lambda item: item[1])
     return [token for token, _ in by_id][:size]

@@ -35,9 +35,9 @@ def wordpiece_settings(tokenizer):
 def resumed_vocab(options):
     """RUN_DIR/vocab.txt when re-running an unfinished run that learned its vocabulary.
 
-    The WordPiece learner breaks ties between equally frequent pieces in a
-    different order in every process, so learning again on resume could
-    renumber the pieces under the checkpoint's embedding table.
+    Learning is deterministic (the same corpus gives the same vocab.txt in every
+    process and on every worker), but a corpus edited or a ``tokenizers`` upgraded
+    between the runs would renumber the pieces under the checkpoint's embedding table.
     """
     from pathlib import Path
 
@@ -50,18 +50,6 @@ def resumed_vocab(options):
     return str(run_dir / runs.VOCAB_FILE)
 
 
-def refuse_learning_on_several_workers():
-    """Each worker would learn its own WordPiece vocabulary, and they break ties differently."""
-    from kerasllm.errors import KerasLLMError
-    from kerasllm.training.strategy import num_workers
-
-    if num_workers() > 1:
-        raise KerasLLMError(
-            f"{num_workers()} workers need one --vocab FILE: a WordPiece vocabulary learned on each "
-            f"worker numbers tied pieces differently. Learn it once (kerasllm vocab --corpus ... "
-            f"--output vocab.txt) and pass --vocab vocab.txt.")
-
-
 def learn_or_load_wordpiece(vocab, texts, vocab_size, source):
     """``(tokenizer, tokens)`` from ``--vocab FILE`` or learned from ``texts``."""
     import tempfile
@@ -72,7 +60,6 @@ def learn_or_load_wordpiece(vocab, texts, vocab_size, source):
     if vocab:
         tokenizer = WordPieceTokenizer(vocab)
         return tokenizer, list(tokenizer.vocabulary)
-    refuse_learning_on_several_workers()
     tokens = learn_vocabulary(texts, int(vocab_size))
     path = Path(tempfile.mkdtemp(prefix="kerasllm-vocab-")) / "vocab.txt"
     write_vocabulary(tokens, path)

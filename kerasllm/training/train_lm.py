@@ -19,7 +19,6 @@ from kerasllm.errors import KerasLLMError
 from kerasllm.training import fast_defaults, inputs, optimizers
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
 from kerasllm.training.lm_loss import lm_loss
-from kerasllm.training.models_setup import refuse_learning_on_several_workers
 
 RECIPE_OPTIONS = ("batch_size", "seq_length", "optimizer", "learning_rate", "lr_decay",
                   "decay_start_epoch", "epochs", "clipnorm", "loss")
@@ -50,9 +49,7 @@ def _tokenizer(options, lines):
 
     kind = options["tokenizer"]
     path = options.get("vocab")
-    if not path:
-        if kind != "word":  # word vocabularies are ordered by count, then by word: the same everywhere
-            refuse_learning_on_several_workers()
+    if not path:  # word or WordPiece, every worker learns the same vocabulary from the same corpus
         size = options["vocab_size"]
         tokens = learn_word_vocabulary(lines, size) if kind == "word" \
             else learn_vocabulary(lines, size)
