@@ -93,7 +93,7 @@ def epoch_rows(run_dir):
     rows, last_time = [], None
     start = min(t for _, t, _ in train["batch_loss"])
     for i, (step, wall, loss) in enumerate(train.get("epoch_loss", [])):
-        row = {"epoch": step + 1, "train_perplexity": train["epoch_perplexity"][i][2],
+        row = {"epoch": i + 1, "step": step, "train_perplexity": train["epoch_perplexity"][i][2],
                "train_loss": loss, "epoch_end_s": round(wall - start, 1)}
         if len(valid.get("epoch_perplexity", [])) > i:
             row["valid_perplexity"] = valid["epoch_perplexity"][i][2]
