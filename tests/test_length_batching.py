@@ -93,7 +93,7 @@ def test_map_in_length_order_returns_rows_in_input_order():
 @pytest.mark.parametrize("jit", [False, True])
 def test_finetune_batches_are_cut_to_length(tmp_path, jit):
     """The job's own stream: batch widths follow the texts, not --seq-length."""
-    from kerasllm.training.finetune import prepare
+    from kerasllm.training.classify_finetune import prepare
     from kerasllm.training.job import COMMON_DEFAULTS
     import tensorflow as tf
 

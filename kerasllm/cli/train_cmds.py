@@ -184,7 +184,7 @@ def _run(command):
 def pretrain(**options):
     """Pretrain a BERT (MLM, NSP, MLM+NSP, SOP or MLM+SOP) into RUN_DIR."""
     train_checks.pretrain(options)
-    from kerasllm.training.pretrain import pretrain as job
+    from kerasllm.training.pretrain_job import pretrain as job
 
     job(**options)
 
@@ -301,6 +301,6 @@ def train_lm(**options):
     if source == click.core.ParameterSource.DEFAULT:
         options["jit"] = None  # train_lm picks: XLA unless --deterministic
     train_checks.train_lm(options)
-    from kerasllm.training.train_lm import train_lm as job
+    from kerasllm.training.lm_job import train_lm as job
 
     job(**options)

@@ -1,6 +1,6 @@
 """``kerasllm finetune --task qa``: a BertQuestionAnswering on SQuAD v1.1 / v2.0 JSON.
 
-Same job shape as the classifier's (``kerasllm.training.finetune``): --init
+Same job shape as the classifier's (``kerasllm.training.classify_finetune``): --init
 RUN_DIR or none, the shared trainer. Questions and contexts become windows
 (``kerasllm.data.qa_windows``: --doc-stride, --max-query-length) labelled
 with the answer's start and end token (0, the [CLS], where a window does not
