@@ -28,8 +28,6 @@ def prepare(options, strategy):
     """Resolve the question-answering job (see ``kerasllm.training.job``)."""
     from kerasllm.data.squad import read_squad_file
 
-    options.setdefault("doc_stride", 128)
-    options.setdefault("max_query_length", 64)
     train = read_squad_file(options["train"])
     held_out = read_squad_file(options["eval"]) if options.get("eval") else None
     tokenizer, tokens, model_config, from_run = finetune_start(
