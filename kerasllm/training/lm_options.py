@@ -21,7 +21,7 @@ class TrainLMOptions(CommonOptions):
     vocab: Optional[str] = option(path="file", help=(
         "Existing vocabulary [default: learned from --corpus]."))
     epochs: Optional[int] = option(at_least=1, recipe="epochs", help=RECIPE)
-    seq_length: Optional[int] = option(at_least=1, recipe="sequence_length",
+    seq_length: Optional[int] = option(at_least=1, recipe="seq_length",
                                        help=f"Truncated-BPTT window {RECIPE}")
     optimizer: Optional[str] = option(choices=("sgd", "adam"), recipe="optimizer", help=RECIPE)
     lr_decay: Optional[float] = option(above=0, recipe="lr_decay",

@@ -23,7 +23,7 @@ def _corpus_stream(options, tokenizer, global_batch):
     documents = read_documents(options["corpus"])
     corpus = TokenizedCorpus.from_documents(documents, tokenizer)
     config = PretrainingConfig(
-        max_seq_length=options["seq_length"], max_predictions=options["max_predictions"],
+        seq_length=options["seq_length"], max_predictions=options["max_predictions"],
         masked_lm_prob=options["masked_lm_prob"], seed=options["seed"]).validate(as_flags=True)
     try:
         stream = PretrainingStream(corpus, VocabularyInfo.from_tokenizer(tokenizer), global_batch,
