@@ -109,7 +109,7 @@ def _scalar(field, value_type, value):
         if not isinstance(value, bool):
             raise OptionValueError(f"expected true or false, received {value!r}")
         return value
-    if isinstance(value, os.PathLike) and field.metadata["path"]:
+    if isinstance(value, os.PathLike):
         value = os.fspath(value)
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         value = str(value)  # as click reads `--preset 5`
