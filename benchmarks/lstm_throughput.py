@@ -41,7 +41,7 @@ def build_kerasllm(config, recipe, jit):
 def build_plain(config, recipe, jit):
     import keras
     init = keras.initializers.RandomUniform(-config.init_scale, config.init_scale)
-    layers = [keras.Input((recipe.sequence_length,), dtype="int32"),
+    layers = [keras.Input((recipe.seq_length,), dtype="int32"),
               keras.layers.Embedding(config.vocabulary_size, config.embedding_dim,
                                      embeddings_initializer=init)]
     for _ in range(config.num_layers):
@@ -59,7 +59,7 @@ def measure_preset(name, settings):
     from kerasllm.presets import load_preset
     preset = load_preset(name, **settings.lstm_overrides)
     config, recipe = preset.model, preset.training
-    dataset = lstm_dataset(config.vocabulary_size, recipe.batch_size, recipe.sequence_length)
+    dataset = lstm_dataset(config.vocabulary_size, recipe.batch_size, recipe.seq_length)
     timers, probes, errors = {}, {}, {}
     for label, builder in ((KERASLLM, build_kerasllm), (PLAIN, build_plain)):
         log(f"lstm {name}: probing {label}")
@@ -76,12 +76,12 @@ def run(settings, context):
     rows, notes = [], []
     for name in settings.lstm_presets:
         preset, stats, timers, probes, errors = measure_preset(name, settings)
-        tokens = preset.training.batch_size * preset.training.sequence_length
+        tokens = preset.training.batch_size * preset.training.seq_length
         notes += [f"{name} / {label} not measured: {error}" for label, error in errors.items()]
         for label, step in stats.items():
             rows.append({"preset": name, "implementation": label,
                          "batch × window": f"{preset.training.batch_size} × "
-                                           f"{preset.training.sequence_length}",
+                                           f"{preset.training.seq_length}",
                          "XLA": xla_text(timers[label].jit_compile, probes[label]),
                          "ms/step": step.scaled(1e3).to_json(),
                          "tokens/s": step.inverse(tokens).to_json()})

@@ -49,7 +49,7 @@ def count_rows(dataset, cpu_seconds=None):
 
 
 def streaming_rate(corpus, vocab, args, whole_word_masking):
-    config = PretrainingConfig(max_seq_length=args.seq_length, max_predictions=args.max_predictions,
+    config = PretrainingConfig(seq_length=args.seq_length, max_predictions=args.max_predictions,
                                whole_word_masking=whole_word_masking, seed=args.seed)
     dataset = streaming_pretraining_dataset(corpus, vocab, args.batch_size, task="mlm+nsp", config=config)
     count_rows(dataset)  # warm-up epoch: traces the masking function
@@ -63,7 +63,7 @@ def streaming_rate(corpus, vocab, args, whole_word_masking):
 
 
 def tfrecord_rates(corpus, vocab, args):
-    config = PretrainingConfig(max_seq_length=args.seq_length, max_predictions=args.max_predictions,
+    config = PretrainingConfig(seq_length=args.seq_length, max_predictions=args.max_predictions,
                                dupe_factor=1, seed=args.seed)
     with tempfile.TemporaryDirectory() as directory:
         start = time.perf_counter()
@@ -81,7 +81,7 @@ def fit_cost(corpus, vocab, args):
     """CPU-seconds and wall seconds per sequence of bert_mini MLM+NSP training steps."""
     from kerasllm.models import BertPretrainer  # benchmarks may import models; kerasllm.data does not
 
-    config = PretrainingConfig(max_seq_length=args.seq_length, max_predictions=args.max_predictions, seed=args.seed)
+    config = PretrainingConfig(seq_length=args.seq_length, max_predictions=args.max_predictions, seed=args.seed)
     batches = streaming_pretraining_dataset(corpus, vocab, args.fit_batch_size, config=config, drop_remainder=True)
     cached = batches.take(4).cache().repeat()  # in memory: training alone, no input work
     model = BertPretrainer.from_preset("bert_mini", vocabulary_size=vocab.vocabulary_size)

@@ -68,7 +68,8 @@ def to_dataclass(cls, data, source, prefix=""):
 
     ``source`` names where the data came from (a file path or
     ``"overrides"``); ``prefix`` is prepended to key names in errors
-    (e.g. ``"model."``). After construction, ``cls.validate(source, prefix)``
+    (e.g. ``"model."``). A class attribute ``RENAMED`` maps old key names to fields. After
+    construction, ``cls.validate(source, prefix)``
     runs if the dataclass defines it.
     """
     if not isinstance(data, dict):
@@ -79,7 +80,9 @@ def to_dataclass(cls, data, source, prefix=""):
     fields = {f.name: f for f in dataclasses.fields(cls)}
     hints = typing.get_type_hints(cls)
     values = {}
+    renamed = getattr(cls, "RENAMED", {})  # {old key: field}, read as the field
     for key, value in data.items():
+        key = renamed.get(key, key)
         if key not in fields:
             raise ConfigError(
                 f"{location(source, key=prefix + str(key))}: unknown key; "

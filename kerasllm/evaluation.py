@@ -119,7 +119,7 @@ def _pretraining_dataset(run, paths, batch_size, seed):
     if all(os.path.isdir(p) or str(p).endswith(".tfrecord") for p in paths):
         return load_pretraining_dataset(paths, batch_size, task=task, shuffle=False)
     corpus = TokenizedCorpus.from_documents(read_documents(paths), run.tokenizer)
-    options = PretrainingConfig(max_seq_length=int(run.config["seq_length"]), seed=seed)
+    options = PretrainingConfig(seq_length=int(run.config["seq_length"]), seed=seed)
     return streaming_pretraining_dataset(corpus, VocabularyInfo.from_tokenizer(run.tokenizer),
                                          batch_size, task=task, config=options)
 

@@ -16,7 +16,7 @@ file works too. ``overrides`` replace model fields and are validated alike.
 import dataclasses
 import importlib.resources
 from pathlib import Path
-from typing import Optional
+from typing import ClassVar, Optional
 
 from kerasllm.config import read_yaml, require, to_dataclass
 from kerasllm.errors import ConfigError
@@ -83,8 +83,10 @@ class LSTMConfig:
 @dataclasses.dataclass(frozen=True)
 class LSTMRecipe:
     """Zaremba et al. (2014) style training recipe carried by LSTM presets."""
+    RENAMED: ClassVar[dict] = {"sequence_length": "seq_length"}  # old YAML keys, still read
+
     batch_size: int = 20
-    sequence_length: int = 20      # truncated-BPTT window
+    seq_length: int = 20           # truncated-BPTT window
     optimizer: str = "sgd"
     learning_rate: float = 1.0
     lr_decay: float = 0.5          # multiply lr by this each epoch after decay_start_epoch
@@ -99,7 +101,7 @@ class LSTMRecipe:
     def validate(self, source, prefix=""):
         require(self.loss in ("sum_over_time", "token_mean"), source, prefix + "loss",
                 f"must be sum_over_time or token_mean, received {self.loss!r}.")
-        for name in ("batch_size", "sequence_length", "epochs"):
+        for name in ("batch_size", "seq_length", "epochs"):
             require(getattr(self, name) > 0, source, prefix + name,
                     f"must be a positive integer, received {getattr(self, name)}.")
         require(self.optimizer in ("sgd", "adam"), source, prefix + "optimizer",

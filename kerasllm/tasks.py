@@ -62,7 +62,7 @@ class Task:
 
 
 _EVAL = "kerasllm.evaluation:"
-_PRETRAIN = dict(job="pretrain", trainer="kerasllm.training.pretrain:pretrain",
+_PRETRAIN = dict(job="pretrain", trainer="kerasllm.training.pretrain_job:pretrain",
                  evaluator=_EVAL + "evaluate_pretraining")
 
 TASKS = {t.name: t for t in (
@@ -82,7 +82,7 @@ TASKS = {t.name: t for t in (
          serving="classify", pair_labels=("in_order", "swapped")),
     Task("mlm+sop", "BertPretrainer", **_PRETRAIN, hf_export_as="mlm",
          serving="fill_masks", masked_lm=True),
-    Task("classify", "BertClassifier", "finetune", trainer="kerasllm.training.finetune:finetune",
+    Task("classify", "BertClassifier", "finetune", trainer="kerasllm.training.classify_finetune:finetune",
          reader="kerasllm.data.classification:read_classification_file",
          evaluator=_EVAL + "evaluate_classifier",
          predictor="kerasllm.inference:predict", formatter="kerasllm.cli.predict_output:labels",
@@ -100,7 +100,7 @@ TASKS = {t.name: t for t in (
          hf_heads=("qa_outputs",), hf_pooler=False, serving="answers"),
     Task("encoder", "BertEncoder", hf_architecture="BertModel", serving="embed"),
     Task("lm", "LSTMLanguageModel", "train-lm", family="lstm",
-         trainer="kerasllm.training.train_lm:train_lm",
+         trainer="kerasllm.training.lm_job:train_lm",
          evaluator=_EVAL + "evaluate_language_model", serving="lstm"),
 )}
 

@@ -93,19 +93,17 @@ def test_map_in_length_order_returns_rows_in_input_order():
 @pytest.mark.parametrize("jit", [False, True])
 def test_finetune_batches_are_cut_to_length(tmp_path, jit):
     """The job's own stream: batch widths follow the texts, not --seq-length."""
-    from kerasllm.training.finetune import prepare
-    from kerasllm.training.job import COMMON_DEFAULTS
+    from kerasllm.training.classify_finetune import prepare
+    from kerasllm.training.finetune_options import FinetuneOptions
     import tensorflow as tf
 
     rows = [f"{'short' if i % 2 else 'a much longer text with many words ' * 3},{i % 2}"
             for i in range(24)]
     (tmp_path / "train.csv").write_text("text,label\n" + "\n".join(rows) + "\n")
-    options = {**COMMON_DEFAULTS, "train": str(tmp_path / "train.csv"), "eval": None,
-               "text_column": "text", "label_column": "label", "pair_column": None,
-               "init": "none", "preset": "bert_tiny", "vocab": None, "vocab_size": 60,
-               "seq_length": 128, "batch_size": 4, "epochs": 1, "steps": None,
-               "learning_rate": 1e-3, "warmup_steps": 0, "weight_decay": 0.0, "clipnorm": 1.0,
-               "dropout": 0.1, "output": str(tmp_path / "run"), "jit": jit}
+    options = FinetuneOptions.build(
+        train=tmp_path / "train.csv", init="none", preset="bert_tiny", vocab_size=60,
+        batch_size=4, epochs=1, learning_rate=1e-3, warmup_steps=0, weight_decay=0.0,
+        output=tmp_path / "run", jit=jit).job_options()
     spec = prepare(options, tf.distribute.get_strategy())
     _, _, plan = spec.build()
     widths = {int(xb["token_ids"].shape[1]) for xb, _ in plan.batches(0).take(plan.steps_per_epoch)}

@@ -83,7 +83,7 @@ def test_presets_hold_the_paper_recipe(name, init, clip, decay, start, epochs, s
     assert (preset.model.init_scale, preset.model.dropout) == (init, dropout)
     assert (recipe.clipnorm, recipe.decay_start_epoch, recipe.epochs) == (clip, start, epochs)
     assert recipe.lr_decay == pytest.approx(decay) and recipe.learning_rate == 1.0
-    assert (recipe.batch_size, recipe.sequence_length) == (20, steps)
+    assert (recipe.batch_size, recipe.seq_length) == (20, steps)
     assert recipe.loss == "sum_over_time" and recipe.optimizer == "sgd"
 
 

@@ -33,7 +33,7 @@ def test_lstm_presets_carry_zaremba_recipe(name):
     assert (preset.model.units, preset.model.num_layers, preset.model.dropout) == (units, 2, dropout)
     assert preset.model.vocabulary_size == 10000
     assert preset.training.batch_size == 20 and preset.training.optimizer == "sgd"
-    assert preset.training.sequence_length == (20 if name == "lstm_small" else 35)
+    assert preset.training.seq_length == (20 if name == "lstm_small" else 35)
 
 
 def test_overrides_keep_intermediate_rule():

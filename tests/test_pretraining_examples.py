@@ -29,7 +29,7 @@ def _segments(rows, i):
 
 def _packed(task, seed=3, **overrides):
     corpus, vocab, doc_of = unique_corpus()
-    config = PretrainingConfig(max_seq_length=SEQ, dupe_factor=3, task=task, seed=seed, **overrides)
+    config = PretrainingConfig(seq_length=SEQ, dupe_factor=3, task=task, seed=seed, **overrides)
     return corpus, vocab, doc_of, pack_pairs(corpus, plan_dupes(corpus, config), SEQ, vocab)
 
 
@@ -49,7 +49,7 @@ def test_nsp_pairs_are_real_continuations_or_other_documents():
 
 def test_nsp_puts_unused_sentences_back():
     corpus, vocab, _ = unique_corpus()
-    config = PretrainingConfig(max_seq_length=SEQ, dupe_factor=1, short_seq_prob=0.0)
+    config = PretrainingConfig(seq_length=SEQ, dupe_factor=1, short_seq_prob=0.0)
     rows = pack_pairs(corpus, plan_dupes(corpus, config), SEQ, vocab)
     used = set()
     for a, b, label in _pairs(rows):
@@ -95,7 +95,7 @@ def _selected(rows, masked):
 
 def test_masking_statistics_and_specials_never_selected():
     corpus, vocab = random_corpus(num_docs=200)
-    config = PretrainingConfig(max_seq_length=SEQ, dupe_factor=4)
+    config = PretrainingConfig(seq_length=SEQ, dupe_factor=4)
     rows = pack_pairs(corpus, plan_dupes(corpus, config), SEQ, vocab)
     masked = _mask(rows, vocab)
     original, real = rows["token_ids"], rows["padding_mask"].astype(bool)
@@ -120,7 +120,7 @@ def test_masking_statistics_and_specials_never_selected():
 
 def test_masks_depend_only_on_the_seed():
     corpus, vocab = random_corpus()
-    rows = pack_pairs(corpus, plan_dupes(corpus, PretrainingConfig(max_seq_length=SEQ, dupe_factor=1)), SEQ, vocab)
+    rows = pack_pairs(corpus, plan_dupes(corpus, PretrainingConfig(seq_length=SEQ, dupe_factor=1)), SEQ, vocab)
     first, again, other = _mask(rows, vocab), _mask(rows, vocab), _mask(rows, vocab, seed=(7, 9))
     assert all(np.array_equal(first[k], again[k]) for k in first)
     assert not np.array_equal(first["mask_positions"], other["mask_positions"])
@@ -128,7 +128,7 @@ def test_masks_depend_only_on_the_seed():
 
 def test_whole_word_masking_masks_whole_words():
     corpus, vocab = random_corpus(num_docs=100)
-    rows = pack_pairs(corpus, plan_dupes(corpus, PretrainingConfig(max_seq_length=SEQ, dupe_factor=2)), SEQ, vocab)
+    rows = pack_pairs(corpus, plan_dupes(corpus, PretrainingConfig(seq_length=SEQ, dupe_factor=2)), SEQ, vocab)
     masked = _mask(rows, vocab, wwm=True)
     selected = _selected(rows, masked)
     piece = vocab.is_continuation[rows["token_ids"]]  # (N, T) "##" pieces
@@ -142,7 +142,7 @@ def test_whole_word_masking_masks_whole_words():
 def test_bad_inputs_raise_one_line_errors():
     corpus, vocab, _ = unique_corpus(num_docs=1)
     with pytest.raises(DataError, match="at least 2 documents"):
-        plan_dupes(corpus, PretrainingConfig(max_seq_length=SEQ))
+        plan_dupes(corpus, PretrainingConfig(seq_length=SEQ))
     with pytest.raises(DataError, match="key 'masked_lm_prob'"):
         PretrainingConfig(masked_lm_prob=1.5).validate()
     with pytest.raises(DataError, match=r"lacks special token\(s\) \[MASK\]"):

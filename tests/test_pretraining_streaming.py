@@ -12,7 +12,7 @@ from kerasllm.data.streaming import streaming_pretraining_dataset
 from kerasllm.errors import DataError
 from pretraining_helpers import random_corpus, vocabulary
 
-CONFIG = PretrainingConfig(max_seq_length=24, max_predictions=4, seed=11)
+CONFIG = PretrainingConfig(seq_length=24, max_predictions=4, seed=11)
 
 
 def _epoch(dataset):

@@ -14,7 +14,7 @@ from kerasllm.errors import DataError
 from pretraining_helpers import random_corpus
 
 SEQ, PRED = 24, 4
-CONFIG = PretrainingConfig(max_seq_length=SEQ, max_predictions=PRED, dupe_factor=2, seed=5)
+CONFIG = PretrainingConfig(seq_length=SEQ, max_predictions=PRED, dupe_factor=2, seed=5)
 
 
 def _write(path, config=CONFIG, shards=2):
@@ -29,7 +29,7 @@ def _bytes(directory):
 def test_same_seed_gives_byte_identical_shards_and_other_seed_differs(tmp_path):
     _write(tmp_path / "a")
     _write(tmp_path / "b")
-    _write(tmp_path / "c", PretrainingConfig(max_seq_length=SEQ, max_predictions=PRED, dupe_factor=2, seed=6))
+    _write(tmp_path / "c", PretrainingConfig(seq_length=SEQ, max_predictions=PRED, dupe_factor=2, seed=6))
     first = _bytes(tmp_path / "a")
     assert len(first) == 2 and first == _bytes(tmp_path / "b") and first != _bytes(tmp_path / "c")
     assert not glob.glob(str(tmp_path / "a" / "*.tmp"))  # temporary files were renamed
@@ -112,7 +112,7 @@ def _tiny_corpus(directory):
 def test_cli_end_to_end_and_bad_input(tmp_path):
     _tiny_corpus(tmp_path)
     args = ["data", "pretrain", "--corpus", str(tmp_path / "corpus" / "*.txt"), "--vocab", str(tmp_path / "vocab.txt"),
-            "--output", str(tmp_path / "out"), "--max-seq-length", "32", "--max-predictions", "5",
+            "--output", str(tmp_path / "out"), "--seq-length", "32", "--max-predictions", "5",
             "--dupe-factor", "2", "--shards", "2", "--whole-word-masking", "--task", "sop"]
     result = CliRunner().invoke(cli, args)
     assert result.exit_code == 0, result.output
@@ -122,7 +122,7 @@ def test_cli_end_to_end_and_bad_input(tmp_path):
     assert sum(int(x["token_ids"].shape[0]) for x, _ in dataset) == sequences > 12
     assert (tmp_path / "out" / "pretraining_summary.json").exists()
 
-    bad = {"--max-predictions": ("0", "--max-predictions must be between 1 and max_seq_length; received 0"),
+    bad = {"--max-predictions": ("0", "--max-predictions must be between 1 and seq_length; received 0"),
            "--vocab": (str(tmp_path / "missing.txt"), "missing.txt"),
            "--corpus": (str(tmp_path / "no*.txt"), "matches no file")}
     for option, (value, message) in bad.items():
@@ -146,7 +146,7 @@ def test_interrupted_run_leaves_no_shard_that_looks_complete(tmp_path, monkeypat
         return serialize(batch, row)
 
     monkeypatch.setattr(tfrecords, "serialize_example", serialize_then_stop)
-    other_seed = PretrainingConfig(max_seq_length=SEQ, max_predictions=PRED, dupe_factor=2, seed=9)
+    other_seed = PretrainingConfig(seq_length=SEQ, max_predictions=PRED, dupe_factor=2, seed=9)
     for directory in ("out", "fresh"):
         calls.clear()
         with pytest.raises(KeyboardInterrupt):

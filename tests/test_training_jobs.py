@@ -67,7 +67,7 @@ def test_pretrain_from_tfrecord_examples(data, tmp_path):
 
     write_vocabulary(learn_vocabulary((data / "corpus.txt").read_text().split("\n"), 80), vocab)
     built = invoke(["data", "pretrain", "--corpus", str(data / "corpus.txt"), "--vocab", str(vocab),
-                    "--output", str(tmp_path / "examples"), "--max-seq-length", "32",
+                    "--output", str(tmp_path / "examples"), "--seq-length", "32",
                     "--dupe-factor", "1"])
     assert built.exit_code == 0, built.output[-2000:]
     out = tmp_path / "run"

@@ -183,7 +183,7 @@ def test_evaluate_pretraining_on_tfrecord_shards(tmp_path):
     tokenized = TokenizedCorpus.from_documents(read_documents([str(corpus)]), run.tokenizer)
     write_pretraining_shards(tokenized, VocabularyInfo.from_tokenizer(run.tokenizer),
                              str(tmp_path / "shards"),
-                             PretrainingConfig(max_seq_length=32, max_predictions=5, dupe_factor=1))
+                             PretrainingConfig(seq_length=32, max_predictions=5, dupe_factor=1))
     metrics, _ = evaluate_run(tmp_path / "pt", [str(tmp_path / "shards")], batch_size=4)
     assert metrics["examples"] > 0 and 0 < metrics["masked_tokens"] <= 5 * metrics["examples"]
     assert 0.0 <= metrics["nsp_accuracy"] <= 1.0

@@ -34,7 +34,7 @@ def write_data(root):
         "training:\n  batch_size: 8\n  learning_rate: 0.001\n  warmup_steps: 2\n")
     (root / "lstm.yaml").write_text(
         "family: lstm\nmodel:\n  embedding_dim: 16\n  units: 16\n  num_layers: 1\n"
-        "training:\n  batch_size: 4\n  sequence_length: 8\n  learning_rate: 1.0\n"
+        "training:\n  batch_size: 4\n  seq_length: 8\n  learning_rate: 1.0\n"
         "  epochs: 2\n  decay_start_epoch: 1\n")
     return root
 

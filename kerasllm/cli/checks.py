@@ -14,6 +14,15 @@ from kerasllm.errors import DataError, KerasLLMError
 BERT_MAX_SEQ_LENGTH = 512  # the largest max_sequence_length of any BERT preset / checkpoint
 
 
+def renamed_option(value, old_value, option, old_option, default):
+    """The value of ``option`` given under its name or its old one (a hidden alias);
+    both, disagreeing, is refused."""
+    if value is not None and old_value is not None and value != old_value:
+        raise KerasLLMError(f"{option} {value} and {old_option} {old_value}: {old_option} is the "
+                            f"old name of {option}; pass {option} only.")
+    return next((v for v in (value, old_value) if v is not None), default)
+
+
 def corpus(patterns, option="--corpus"):
     """Expand corpus ``patterns`` and refuse binary files; returns the file list."""
     from kerasllm.data.corpus import expand_patterns

@@ -17,12 +17,14 @@ from kerasllm.cli import checks
                    "An existing version is never overwritten.")
 @click.option("--models-config", "models_config", default=None, type=click.Path(dir_okay=False),
               help="TF Serving model_config_list file to add / update this model in.")
-@click.option("--max-seq-length", "max_seq_length", default=None, type=click.IntRange(min=4),
+@click.option("--seq-length", "seq_length", default=None, type=click.IntRange(min=4),
               help="Tokens per text in the raw-text signatures [default: the run's seq_length].")
+@click.option("--max-seq-length", "old_seq_length", default=None, type=click.IntRange(min=4),
+              hidden=True, help="The old name of --seq-length.")
 @click.option("--name", "name", default=None,
               help="Model name in --models-config and the warmup requests "
                    "[default: MODEL_BASE's directory name].")
-def export(run_dir, output, version, models_config, max_seq_length, name):
+def export(run_dir, output, version, models_config, seq_length, old_seq_length, name):
     """Export RUN_DIR for TensorFlow Serving (raw-text signatures, core TF ops only).
 
     RUN_DIR may also be an INDEX_DIR written by `kerasllm index`: the SavedModel
@@ -31,6 +33,8 @@ def export(run_dir, output, version, models_config, max_seq_length, name):
     from kerasllm.export.versioned_writer import choose_version
     from kerasllm.search.index_store import is_index, read_index_info
 
+    seq_length = checks.renamed_option(seq_length, old_seq_length, "--seq-length", "--max-seq-length",
+                                       None)
     checks.output_dir(output)
     choose_version(output, version)
     if is_index(run_dir):
@@ -44,7 +48,7 @@ def export(run_dir, output, version, models_config, max_seq_length, name):
 
     path, version, name = export_run(run_dir, output, version=version,
                                      models_config=models_config,
-                                     max_seq_length=max_seq_length, name=name,
+                                     seq_length=seq_length, name=name,
                                      progress=lambda message: click.echo(f"export: {message}"))
     click.echo(f"Exported {run_dir} as model '{name}' version {version}: {path}")
     if models_config:

@@ -6,7 +6,7 @@ token lists so it is cheap enough to run again every epoch (streaming) and is
 shared by the TFRecord writer:
 
 * Each document is cut greedily into chunks of whole sentences that fill a
-  target length (``max_seq_length - 3``; with ``short_seq_prob`` a shorter
+  target length (``seq_length - 3``; with ``short_seq_prob`` a shorter
   random target, so the model also sees short inputs).
 * A chunk is split at a random sentence boundary into A and B.
   NSP: about half the time B is instead a span of a *different* document
@@ -55,28 +55,28 @@ class PairPlan:
 _FIELDS = ("a_start", "a_length", "b_start", "b_length", "labels")
 
 
-def plan_pairs(corpus, max_seq_length, short_seq_prob, task, rng):
+def plan_pairs(corpus, seq_length, short_seq_prob, task, rng):
     """One pass over every document of ``corpus``; returns a ``PairPlan``.
 
     Args:
         corpus: a ``TokenizedCorpus`` (token ids plus sentence/document splits).
-        max_seq_length: length of ``[CLS] A [SEP] B [SEP]`` rows, >= 5.
+        seq_length: length of ``[CLS] A [SEP] B [SEP]`` rows, >= 5.
         short_seq_prob: probability of a shorter random target length.
         task: ``"nsp"`` (random next document) or ``"sop"`` (swapped order).
         rng: a ``numpy.random.Generator``; same state => same plan.
     """
     if task not in TASKS:
         raise DataError(f"Unknown pair task {task!r}; use one of {', '.join(TASKS)}.")
-    if max_seq_length < 5:
-        raise DataError(f"max_seq_length must be >= 5 to hold [CLS] A [SEP] B [SEP]; received {max_seq_length}.")
+    if seq_length < 5:
+        raise DataError(f"seq_length must be >= 5 to hold [CLS] A [SEP] B [SEP]; received {seq_length}.")
     check_pairable(corpus, task)
     rows = []
     offsets = _Offsets(corpus)
     for doc in range(corpus.num_documents):
-        _plan_document(offsets, doc, max_seq_length - 3, short_seq_prob, task, rng, rows)
+        _plan_document(offsets, doc, seq_length - 3, short_seq_prob, task, rng, rows)
     columns = np.array(rows, dtype=np.int64).reshape(-1, 5)
     plan = PairPlan(*(columns[:, i] for i in range(5)))
-    _truncate(plan, max_seq_length - 3, rng)
+    _truncate(plan, seq_length - 3, rng)
     return plan
 
 

@@ -6,7 +6,8 @@ and the streaming dataset (``streaming.py``, a new mask every pass):
     TokenizedCorpus --plan_epoch--> PairPlan --pack_pairs--> rows (N, T)
         --masking.mask_batch--> masked rows --to_task_format--> (x, y, sample_weight)
 """
-from dataclasses import asdict, dataclass
+from dataclasses import InitVar, asdict, dataclass
+from typing import Optional
 
 import numpy as np
 import tensorflow as tf
@@ -16,6 +17,7 @@ from kerasllm.data.pair_planning import TASKS, PairPlan, plan_pairs
 from kerasllm.errors import DataError
 
 MAX_SEQ_LENGTH = 512  # max_sequence_length of every BERT preset and checkpoint
+DEFAULT_SEQ_LENGTH = 128
 
 MODEL_TASKS = tasks.names(job="pretrain")
 
@@ -25,7 +27,8 @@ class PretrainingConfig:
     """Options of ``create_pretraining_data`` (same names and defaults as BERT's flags).
 
     Args:
-        max_seq_length: length of every ``[CLS] A [SEP] B [SEP]`` row.
+        seq_length: length of every ``[CLS] A [SEP] B [SEP]`` row (BERT's flag, and this
+            class before, called it ``max_seq_length``; that keyword is still accepted).
         max_predictions: at most this many masked tokens per row.
         masked_lm_prob: fraction of a row's tokens to mask.
         short_seq_prob: probability of a shorter target length.
@@ -35,7 +38,7 @@ class PretrainingConfig:
         seed: same seed => identical examples.
     """
 
-    max_seq_length: int = 128
+    seq_length: int = DEFAULT_SEQ_LENGTH
     max_predictions: int = 20
     masked_lm_prob: float = 0.15
     short_seq_prob: float = 0.1
@@ -43,13 +46,21 @@ class PretrainingConfig:
     task: str = "nsp"
     whole_word_masking: bool = False
     seed: int = 12345
+    max_seq_length: InitVar[Optional[int]] = None  # the old name of seq_length
+
+    def __post_init__(self, max_seq_length):
+        if max_seq_length is not None:
+            if self.seq_length not in (max_seq_length, DEFAULT_SEQ_LENGTH):
+                raise DataError(f"PretrainingConfig: seq_length={self.seq_length} and its old name "
+                                f"max_seq_length={max_seq_length} disagree; pass seq_length only.")
+            self.seq_length = max_seq_length
 
     def validate(self, source="pretraining options", as_flags=False):
         """Raise ``DataError`` naming the first bad option (as ``--flag`` if ``as_flags``); returns self."""
         checks = [
-            ("max_seq_length", 5 <= self.max_seq_length <= MAX_SEQ_LENGTH,
+            ("seq_length", 5 <= self.seq_length <= MAX_SEQ_LENGTH,
              f"between 5 and {MAX_SEQ_LENGTH} (the most positions a BERT model holds)"),
-            ("max_predictions", 1 <= self.max_predictions <= self.max_seq_length, "between 1 and max_seq_length"),
+            ("max_predictions", 1 <= self.max_predictions <= self.seq_length, "between 1 and seq_length"),
             ("masked_lm_prob", 0.0 < self.masked_lm_prob < 1.0, "a probability in (0, 1)"),
             ("short_seq_prob", 0.0 <= self.short_seq_prob <= 1.0, "a probability in [0, 1]"),
             ("dupe_factor", self.dupe_factor >= 1, "an integer >= 1"),
@@ -65,42 +76,46 @@ class PretrainingConfig:
         return asdict(self)
 
 
+# Read access under the old name, for callers written before the rename.
+PretrainingConfig.max_seq_length = property(lambda self: self.seq_length)
+
+
 def plan_epoch(corpus, config, rng):
     """One pass of pairs over the corpus, shuffled; a ``PairPlan``."""
-    plan = plan_pairs(corpus, config.max_seq_length, config.short_seq_prob, config.task, rng)
+    plan = plan_pairs(corpus, config.seq_length, config.short_seq_prob, config.task, rng)
     return plan.take(rng.permutation(len(plan)))
 
 
 def plan_dupes(corpus, config):
     """``dupe_factor`` passes with a ``seed``-ed RNG, shuffled together (as BERT does)."""
     rng = np.random.default_rng(config.seed)
-    plans = [plan_pairs(corpus, config.max_seq_length, config.short_seq_prob, config.task, rng)
+    plans = [plan_pairs(corpus, config.seq_length, config.short_seq_prob, config.task, rng)
              for _ in range(config.dupe_factor)]
     plan = PairPlan.concatenate(plans)
     return plan.take(rng.permutation(len(plan)))
 
 
-def pack_pairs(corpus, plan, max_seq_length, vocab):
+def pack_pairs(corpus, plan, seq_length, vocab):
     """Rows ``[CLS] A [SEP] B [SEP] [PAD]...`` for every pair of ``plan``, as numpy.
 
     Returns dict of numpy arrays: ``token_ids``, ``segment_ids``,
     ``padding_mask`` (N, T) int32 and ``labels`` (N,) int32.
     """
     spans = (plan.a_start, plan.a_length, plan.b_start, plan.b_length)
-    rows = pack_spans(corpus.ids_tensor, *spans, max_seq_length, vocab)
+    rows = pack_spans(corpus.ids_tensor, *spans, seq_length, vocab)
     rows = {key: value.numpy() for key, value in rows.items()}
     rows["labels"] = plan.labels.astype(np.int32)
     return rows
 
 
-def pack_spans(ids, a_start, a_length, b_start, b_length, max_seq_length, vocab):
+def pack_spans(ids, a_start, a_length, b_start, b_length, seq_length, vocab):
     """TF op version of ``pack_pairs`` (used inside ``tf.data`` maps).
 
     ``ids`` is the corpus' token ids (1-D); A of row ``n`` is
     ``ids[a_start[n] : a_start[n] + a_length[n]]``, B likewise. Returns dict
     ``token_ids``, ``segment_ids``, ``padding_mask``: (N, T) int32 tensors.
     """
-    pos = tf.range(max_seq_length, dtype=tf.int64)[None, :]  # (1, T)
+    pos = tf.range(seq_length, dtype=tf.int64)[None, :]  # (1, T)
     a_start, a_len, b_start, b_len = (tf.cast(v, tf.int64)[:, None] for v in (a_start, a_length, b_start, b_length))
     in_a = (pos >= 1) & (pos <= a_len)  # (N, T)
     in_b = (pos >= a_len + 2) & (pos < a_len + 2 + b_len)

@@ -19,7 +19,8 @@ def examples_settings(examples_dir):
     seq_length = None
     try:
         with open(os.path.join(str(examples_dir), SUMMARY_FILE), encoding="utf-8") as f:
-            seq_length = json.load(f).get("config", {}).get("max_seq_length")
+            config = json.load(f).get("config", {})
+        seq_length = config.get("seq_length", config.get("max_seq_length"))  # folders built before the rename
     except (OSError, ValueError, AttributeError):
         pass
     return (vocab if os.path.isfile(vocab) else None), seq_length

@@ -61,7 +61,7 @@ def _mask_and_format_fn(corpus, vocab, config, task):
     ids = corpus.ids_tensor
 
     def mask_and_format(a_start, a_length, b_start, b_length, labels, seed):
-        batch = pack_spans(ids, a_start, a_length, b_start, b_length, config.max_seq_length, vocab)
+        batch = pack_spans(ids, a_start, a_length, b_start, b_length, config.seq_length, vocab)
         batch["labels"] = labels
         if task.startswith("mlm"):
             batch.update(mask_batch(batch["token_ids"], batch["padding_mask"], vocab, seed, config.max_predictions,

@@ -3,7 +3,7 @@
 Every record is a ``tf.train.Example`` with exactly the features of BERT's
 ``create_pretraining_data.py``, so shards from either tool load in either:
 
-    input_ids, input_mask, segment_ids      int64 [max_seq_length]
+    input_ids, input_mask, segment_ids      int64 [seq_length]
     masked_lm_positions, masked_lm_ids      int64 [max_predictions]
     masked_lm_weights                       float [max_predictions]
     next_sentence_labels                    int64 [1]
@@ -69,7 +69,7 @@ def write_pretraining_shards(corpus, vocab, output_dir, config, num_shards=1, ba
     writers = [tf.io.TFRecordWriter(p + ".tmp") for p in paths]
     try:
         for chunk, start in enumerate(range(0, len(plan), batch_size)):
-            batch = pack_pairs(corpus, plan.take(slice(start, start + batch_size)), config.max_seq_length, vocab)
+            batch = pack_pairs(corpus, plan.take(slice(start, start + batch_size)), config.seq_length, vocab)
             masked = mask(batch["token_ids"], batch["padding_mask"], tf.constant([config.seed, chunk], tf.int64))
             batch.update({k: v.numpy() for k, v in masked.items()})
             summary.add(batch)
@@ -156,7 +156,7 @@ def _expand(file_patterns):
 
 
 def _feature_lengths(path):
-    """``(max_seq_length, max_predictions)`` read from the first record of ``path``."""
+    """``(seq_length, max_predictions)`` read from the first record of ``path``."""
     try:
         first = next(iter(tf.data.TFRecordDataset(path).take(1)), None)
     except tf.errors.OpError as err:

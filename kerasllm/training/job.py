@@ -1,6 +1,6 @@
 """What every training job shares: strategy, precision, RUN_DIR, compile, fit.
 
-A job module (pretrain / finetune / train_lm) supplies ``prepare(options,
+A job module (pretrain_job / classify_finetune / lm_job ...) supplies ``prepare(options,
 strategy)`` returning a ``JobSpec``: the resolved config, the vocabulary and
 labels to save, and ``build()`` which returns the model, compile arguments
 and the ``TrainPlan``. ``run_job`` does the rest in the required order:
@@ -13,18 +13,9 @@ import dataclasses
 from typing import Callable, Optional
 
 from kerasllm import runs
-from kerasllm.errors import KerasLLMError
 from kerasllm.training import callbacks, precision, trainer
 from kerasllm.training.run_setup import setup_run
 from kerasllm.training.strategy import make_strategy
-
-# Options every job accepts (the CLI adds them to each command).
-COMMON_DEFAULTS = {
-    "seed": 1337, "replicas": None, "precision": "float32", "jit": False,
-    "checkpoint_every": 100, "keep_checkpoints": 2, "profile_steps": None, "overwrite": False,
-    "deterministic": None,
-}
-
 
 @dataclasses.dataclass
 class JobSpec:
@@ -49,15 +40,20 @@ def job_config(job, task, family, preset, model, tokenizer, seq_length, options,
     """The RUN_DIR/config.yaml mapping: the contract keys, then every option used."""
     # Options first, so a same-named option (train-lm's --tokenizer word) never
     # replaces a contract key (the tokenizer settings load_run reads back).
-    used = {k: v for k, v in options.items() if k not in ("overwrite", "output", "config")}
+    used = {k: v for k, v in options.items()
+            if k not in ("overwrite", "output", "config") and v is not None}
     return {**used, "job": job, "task": task, "family": family, "preset": preset,
             "model": runs._plain(model), "tokenizer": tokenizer, "seq_length": int(seq_length),
             "text_pair": bool(text_pair)}
 
 
 def run_job(prepare, options):
-    """Run a job end to end; returns the metrics dict (also in RUN_DIR/metrics.json)."""
-    options = {**COMMON_DEFAULTS, **{k: v for k, v in options.items() if v is not None}}
+    """Run a job end to end; returns the metrics dict (also in RUN_DIR/metrics.json).
+
+    ``options``: a job's validated options as a mapping (``JobOptions.job_options()``,
+    what ``kerasllm.training.pretrain(...)`` etc. pass); unset ones are None.
+    """
+    options = dict(options)
     options["deterministic"] = _determinism(options["deterministic"], options["jit"])
     strategy = make_strategy(options["replicas"])
     with _process_settings():
@@ -67,15 +63,9 @@ def run_job(prepare, options):
 
 def _determinism(deterministic, jit):
     """Op determinism (bit-exact resume) is on by default, but Keras silently turns
-    XLA off while it is on: --jit alone therefore means --no-deterministic."""
-    if deterministic is None:
-        return not jit
-    if deterministic and jit:
-        raise KerasLLMError(
-            "--jit and --deterministic cannot be combined: Keras turns XLA off while "
-            "TensorFlow op determinism is on. Drop --deterministic (resume stays step-exact; "
-            "losses may differ in the last digits) or drop --jit.")
-    return deterministic
+    XLA off while it is on: --jit alone therefore means --no-deterministic (the two
+    together are refused by ``CommonOptions.check_combinations``)."""
+    return not jit if deterministic is None else deterministic
 
 
 @contextlib.contextmanager

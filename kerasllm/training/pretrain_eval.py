@@ -24,7 +24,7 @@ def held_out_batches(patterns, tokenizer, task, batch_size, examples, seq_length
     from kerasllm.data.streaming import streaming_pretraining_dataset
 
     corpus = TokenizedCorpus.from_documents(read_documents(list(patterns)), tokenizer)
-    config = PretrainingConfig(max_seq_length=seq_length, seed=seed)
+    config = PretrainingConfig(seq_length=seq_length, seed=seed)
     dataset = streaming_pretraining_dataset(corpus, VocabularyInfo.from_tokenizer(tokenizer),
                                             batch_size, task=task, config=config)
     return [batch for batch in dataset.take(math.ceil(examples / batch_size)).as_numpy_iterator()]

@@ -1,6 +1,6 @@
 """``kerasllm finetune --task qa``: a BertQuestionAnswering on SQuAD v1.1 / v2.0 JSON.
 
-Same job shape as the classifier's (``kerasllm.training.finetune``): --init
+Same job shape as the classifier's (``kerasllm.training.classify_finetune``): --init
 RUN_DIR or none, the shared trainer. Questions and contexts become windows
 (``kerasllm.data.qa_windows``: --doc-stride, --max-query-length) labelled
 with the answer's start and end token (0, the [CLS], where a window does not
@@ -28,8 +28,6 @@ def prepare(options, strategy):
     """Resolve the question-answering job (see ``kerasllm.training.job``)."""
     from kerasllm.data.squad import read_squad_file
 
-    options.setdefault("doc_stride", 128)
-    options.setdefault("max_query_length", 64)
     train = read_squad_file(options["train"])
     held_out = read_squad_file(options["eval"]) if options.get("eval") else None
     tokenizer, tokens, model_config, from_run = finetune_start(

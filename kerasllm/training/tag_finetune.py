@@ -1,6 +1,6 @@
 """``kerasllm finetune --task ner``: a BertTokenClassifier on CoNLL / JSONL tagged sentences.
 
-Same job shape as the classifier's (``kerasllm.training.finetune``): --init
+Same job shape as the classifier's (``kerasllm.training.classify_finetune``): --init
 RUN_DIR or none, the shared trainer (strategy, precision, checkpoints,
 resume, TensorBoard). Sentences become WordPiece windows
 (``kerasllm.data.tag_windows``): the tag on each word's first piece, sample

@@ -19,24 +19,8 @@ from kerasllm.errors import KerasLLMError
 from kerasllm.training import fast_defaults, inputs, optimizers
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
 from kerasllm.training.lm_loss import lm_loss
-
-RECIPE_OPTIONS = ("batch_size", "seq_length", "optimizer", "learning_rate", "lr_decay",
-                  "decay_start_epoch", "epochs", "clipnorm", "loss")
-# The CLI's train-lm defaults, so train_lm(**options) from Python runs the same job.
-# jit defaults to True on a single device: the stateful lstm_small step runs
-# ~1.5x faster compiled on 2 CPU cores (14.4 vs 9.5 steps/s). Keras turns XLA
-# off under op determinism, so the default run is not bit-exact on resume;
-# deterministic=True (without jit) is, at the un-compiled speed.
-LM_DEFAULTS = {"preset": "lstm_small", "tokenizer": "word", "vocab_size": 10000,
-               "stateful": True}
-
-
-def _recipe(options, preset):
-    """Fill unset options from the preset's training recipe."""
-    recipe = dataclasses.asdict(preset.training)
-    recipe["seq_length"] = recipe.pop("sequence_length")
-    for key in RECIPE_OPTIONS:
-        options.setdefault(key, recipe[key])
+from kerasllm.training.lm_options import TrainLMOptions
+from kerasllm.training.options import fill_from_recipe
 
 
 def _tokenizer(options, lines):
@@ -79,7 +63,7 @@ def prepare(options, strategy):
     if preset.family != "lstm":
         raise KerasLLMError(f"--preset {options['preset']}: a {preset.family} preset; "
                             f"train-lm needs lstm_small, lstm_medium or lstm_large.")
-    _recipe(options, preset)
+    fill_from_recipe(TrainLMOptions, options, preset.training)
     lines = [line for doc in read_documents(options["corpus"]) for line in doc.lines]
     tokenizer, tokens = _tokenizer(options, lines)
     preset = load_preset(options["preset"], vocabulary_size=len(tokens))
@@ -135,10 +119,11 @@ def _stateless(model):
 
 
 def train_lm(**options):
-    """Run ``kerasllm train-lm`` with the CLI's options; returns the metrics."""
+    """The LM job on validated options (``kerasllm.training.train_lm`` checks them); returns
+    the metrics. Unset, jit is on for a single device: the stateful lstm_small step runs
+    ~1.5x faster compiled on 2 CPU cores (14.4 vs 9.5 steps/s). Keras turns XLA off under
+    op determinism, so that run is not bit-exact on resume; deterministic=True (without
+    jit) is, at the un-compiled speed."""
     if options.get("jit") is None:  # XLA unless op determinism (Keras drops XLA under it)
         options["jit"] = not options.get("deterministic") and fast_defaults.single_device(options)
-    for key, value in LM_DEFAULTS.items():
-        if options.get(key) is None:
-            options[key] = value
     return run_job(prepare, options)

@@ -11,9 +11,8 @@ from kerasllm.training import inputs, optimizers, pretrain_init
 from kerasllm.training.job import JobSpec, job_config, run_job, schedule_length
 from kerasllm.training.models_setup import bert_encoder, bert_preset, learn_or_load_wordpiece, resumed_vocab, \
     wordpiece_settings
-
-TASKS = tasks.names(job="pretrain")
-DEFAULT_SEQ_LENGTH = 128
+from kerasllm.training.options import fill_from_recipe
+from kerasllm.training.pretrain_options import DEFAULT_SEQ_LENGTH, PretrainOptions
 
 
 def _corpus_stream(options, tokenizer, global_batch):
@@ -24,7 +23,7 @@ def _corpus_stream(options, tokenizer, global_batch):
     documents = read_documents(options["corpus"])
     corpus = TokenizedCorpus.from_documents(documents, tokenizer)
     config = PretrainingConfig(
-        max_seq_length=options["seq_length"], max_predictions=options["max_predictions"],
+        seq_length=options["seq_length"], max_predictions=options["max_predictions"],
         masked_lm_prob=options["masked_lm_prob"], seed=options["seed"]).validate(as_flags=True)
     try:
         stream = PretrainingStream(corpus, VocabularyInfo.from_tokenizer(tokenizer), global_batch,
@@ -56,21 +55,17 @@ def _held_out(options, tokenizer, task):
     from kerasllm.training.pretrain_eval import HeldOutEvaluation, held_out_batches
 
     batches = held_out_batches(options["eval"], tokenizer, task, options["batch_size"],
-                               options.get("eval_examples") or 512, options["seq_length"],
-                               options["seed"])
-    every = options.get("eval_every") or options.get("checkpoint_every") or 100
+                               options["eval_examples"], options["seq_length"], options["seed"])
+    every = options["eval_every"] or options["checkpoint_every"]
     return lambda logger: [HeldOutEvaluation(batches, task, every, logger)]
 
 
 def prepare(options, strategy):
-    """Resolve the pretraining job (see ``kerasllm.training.job``)."""
+    """Resolve the pretraining job (see ``kerasllm.training.job``); ``options``: a validated
+    ``PretrainOptions.job_options()``."""
     from kerasllm.data import read_documents
 
     task = options["task"]
-    if task not in TASKS:
-        raise KerasLLMError(f"--task must be one of {', '.join(TASKS)}, received {task!r}.")
-    if bool(options.get("corpus")) == bool(options.get("examples")):
-        raise KerasLLMError("pass exactly one of --corpus GLOB or --examples DIR.")
     if options.get("examples"):
         from kerasllm.data.pretraining_summary import examples_settings
 
@@ -92,9 +87,7 @@ def prepare(options, strategy):
     preset = bert_preset(options["preset"], len(tokens), options["seq_length"])
     model_config = model_config if continuing else preset.model
     recipe = preset.training
-    options.setdefault("batch_size", recipe.batch_size)
-    options.setdefault("learning_rate", recipe.learning_rate)
-    options.setdefault("warmup_steps", recipe.warmup_steps)
+    fill_from_recipe(PretrainOptions, options, recipe)
     global_batch = options["batch_size"] * strategy.num_replicas_in_sync
     if options.get("examples"):
         batches, data_steps = _examples_stream(options, global_batch)
@@ -127,5 +120,6 @@ def prepare(options, strategy):
 
 
 def pretrain(**options):
-    """Run ``kerasllm pretrain`` with the CLI's options; returns the metrics."""
+    """The pretraining job on validated options (``kerasllm.training.pretrain`` checks them);
+    returns the metrics."""
     return run_job(prepare, options)
