@@ -81,3 +81,19 @@ def test_packed_lengths_are_the_packed_rows_real_tokens(runs):
     packed = inference.encode_texts(run, TEXTS, TEXTS[::-1])
     lengths = text_graph.packed_lengths(run.tokenizer, run.config["seq_length"], TEXTS, TEXTS[::-1])
     np.testing.assert_array_equal(lengths, packed["padding_mask"].sum(axis=1))
+
+
+def test_classification_encode_texts_equals_eager_packing(runs):
+    """The fine-tuning jobs' encode_texts (one traced graph per chunk) packs exactly as
+    pack_inputs on eagerly tokenized texts, with and without pairs, across chunks."""
+    from kerasllm.data.classification import ClassificationData, encode_texts
+    from kerasllm.data.packing import pack_inputs
+
+    tokenizer, rows = runs["encoder"].tokenizer, list(range(1, len(TEXTS) + 1))
+    for pairs in (None, TEXTS[::-1]):
+        data = ClassificationData("t", TEXTS, pairs, None, rows)
+        expected = pack_inputs(tokenizer, tokenizer.tokenize(TEXTS),
+                               None if pairs is None else tokenizer.tokenize(pairs), 32)
+        got = encode_texts(data, tokenizer, 32, chunk_size=7)
+        for key, value in expected.items():
+            np.testing.assert_array_equal(got[key], value.numpy())
