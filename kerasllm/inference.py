@@ -31,21 +31,9 @@ def _tokenize(tokenizer, text):
 
 def _tokenize_all(tokenizer, texts):
     """``_tokenize`` of many texts in one call of the tokenizer's cached ``tf.function``."""
-    import tensorflow as tf
+    from kerasllm.text_graph import compiled_tokenize, strings
 
-    texts = [decode_text(t)[0] for t in texts]
-    return _compiled_tokenize(tokenizer)(tf.constant(texts, tf.string)).to_list()
-
-
-def _compiled_tokenize(tokenizer):
-    """``tokenizer.tokenize`` as one cached ``tf.function`` (strings (N,) -> ragged ids):
-    eagerly its ops cost ~40 ms per call on 2 CPU cores, compiled ~0.5 ms."""
-    if tokenizer not in _COMPILED:
-        import tensorflow as tf
-
-        _COMPILED[tokenizer] = tf.function(
-            tokenizer.tokenize, input_signature=[tf.TensorSpec([None], tf.string)])
-    return _COMPILED[tokenizer]
+    return compiled_tokenize(tokenizer)(strings(texts)).to_list()
 
 
 def _pack(run, token_lists, pair_lists=None):
@@ -66,20 +54,25 @@ def _pack(run, token_lists, pair_lists=None):
     return {k: np.asarray(v) for k, v in packed.items()}
 
 
-def encode_texts(run, texts, pairs=None):
-    """Tokenise and pack ``texts`` (and optional second segments) for a BERT run."""
+def _checked(texts, pairs=None):
     texts = list(texts)
     if not texts:
         raise KerasLLMError("No text given; pass at least one --text.")
     if pairs is not None and len(pairs) != len(texts):
         raise KerasLLMError(f"Received {len(texts)} texts but {len(pairs)} text pairs; "
                             f"give one --text-pair per --text.")
+    return texts
+
+
+def encode_texts(run, texts, pairs=None):
+    """Tokenise and pack ``texts`` (and optional second segments) for a BERT run."""
+    texts = _checked(texts, pairs)
     a = _tokenize_all(run.tokenizer, texts)
     b = None if pairs is None else _tokenize_all(run.tokenizer, pairs)
     return _pack(run, a, b)
 
 
-_COMPILED = weakref.WeakKeyDictionary()  # model / tokenizer -> its cached tf.function
+_COMPILED = weakref.WeakKeyDictionary()  # model -> its cached tf.function
 
 
 def compiled(model):
@@ -94,13 +87,6 @@ def compiled(model):
 
         _COMPILED[model] = tf.function(lambda x: model(x, training=False), reduce_retracing=True)
     return _COMPILED[model]
-
-
-def _in_batches(fn, inputs, batch_size):
-    """``fn`` over length-sorted batches, each cut to its longest row; results in input order."""
-    from kerasllm.data.length_batching import map_in_length_order
-
-    return map_in_length_order(fn, inputs, batch_size)
 
 
 POOLINGS = ("mean", "cls")
@@ -119,6 +105,8 @@ def embed(run, texts, batch_size=32, pooling=None, normalize=None):
         normalize: L2-normalise each vector; None uses the run's ``normalize``
             (True for sentence-transformers checkpoints such as all-MiniLM-L6-v2).
     """
+    from kerasllm import text_graph
+
     encoder = bert_encoder(run)
     pooling = pooling or run.config.get("pooling", "mean")
     if pooling not in POOLINGS:
@@ -126,19 +114,12 @@ def embed(run, texts, batch_size=32, pooling=None, normalize=None):
     if normalize is None:
         normalize = bool(run.config.get("normalize", False))
 
-    def pool(batch):
-        hidden = np.asarray(compiled(encoder)(batch)["sequence_output"])  # (B, T, H)
-        if pooling == "cls":
-            vectors = hidden[:, 0]  # (B, H)
-        else:
-            mask = batch["padding_mask"].astype("float32")[:, :, None]  # (B, T, 1)
-            vectors = (hidden * mask).sum(axis=1) / np.maximum(mask.sum(axis=1), 1.0)  # (B, H)
-        if normalize:
-            vectors = vectors / np.maximum(np.linalg.norm(vectors, axis=-1, keepdims=True),
-                                           1e-12)
-        return vectors
+    def head(x):  # packed (B, W) -> (B, H), in the same graph as tokenizing and packing
+        hidden = encoder(x, training=False)["sequence_output"]  # (B, W, H)
+        return text_graph.pool(hidden, x["padding_mask"], pooling, normalize)
 
-    return _in_batches(pool, encode_texts(run, texts), batch_size)
+    fn = text_graph.text_function(run, encoder, head, ("embed", pooling, normalize))
+    return text_graph.map_texts(run, fn, _checked(texts), batch_size=batch_size)
 
 
 def cosine_similarity(embeddings):
@@ -189,9 +170,12 @@ def predict(run, texts, pairs=None, batch_size=32):
     if run.config.get("task") != "classify":
         raise KerasLLMError(f"{run.path}: predict needs a classifier run (task classify), "
                             f"received task {run.config.get('task')!r}.")
-    inputs = encode_texts(run, texts, pairs)
-    logits = _in_batches(lambda b: np.asarray(compiled(run.model)(b)), inputs,
-                         batch_size)  # (N, C)
+    from kerasllm import text_graph
+
+    texts = _checked(texts, pairs)
+    fn = text_graph.text_function(run, run.model, lambda x: run.model(x, training=False),
+                                  ("logits",), pairs=pairs is not None)
+    logits = text_graph.map_texts(run, fn, texts, pairs, batch_size)  # (N, C)
     probs = _softmax(logits.astype("float64"))
     labels = run.labels or [str(i) for i in range(probs.shape[-1])]
     return probs, [labels[i] for i in probs.argmax(axis=-1)]

@@ -19,7 +19,7 @@ import numpy as np
 import tensorflow as tf
 
 from kerasllm.data.jsonl import jsonl_rows
-from kerasllm.data.packing import pack_inputs, trim_to_longest
+from kerasllm.data.packing import trim_to_longest
 from kerasllm.data.text_files import write_lines_atomically
 from kerasllm.errors import DataError, location
 
@@ -122,12 +122,17 @@ def encode_labels(data, names):
 
 
 def encode_texts(data, tokenizer, seq_length, chunk_size=4096):
-    """Tokenize and pack every row once: dict of numpy int32 (N, seq_length) arrays."""
+    """Tokenize and pack every row once: dict of numpy int32 (N, seq_length) arrays
+    (``packing.pack_inputs`` of the tokenized texts, in one traced graph per chunk)."""
+    from kerasllm.text_graph import pack_function, strings
+
+    pack = pack_function(tokenizer, seq_length, pairs=data.pairs is not None)
     parts = []
     for start in range(0, len(data), chunk_size):
-        a = tokenizer.tokenize(data.texts[start:start + chunk_size])
-        b = None if data.pairs is None else tokenizer.tokenize(data.pairs[start:start + chunk_size])
-        parts.append({k: v.numpy() for k, v in pack_inputs(tokenizer, a, b, seq_length).items()})
+        rows = [data.texts[start:start + chunk_size]]
+        if data.pairs is not None:
+            rows.append(data.pairs[start:start + chunk_size])
+        parts.append({k: v.numpy() for k, v in pack(*map(strings, rows)).items()})
     return {key: np.concatenate([p[key] for p in parts]) for key in parts[0]}
 
 

@@ -106,17 +106,23 @@ def sorted_dataset(arrays, batch_size, widths=None):
     return data.map(lambda x, *rest: cut_batch(x, *rest, widths=widths))
 
 
-def map_in_length_order(fn, inputs, batch_size):
-    """``fn`` over ``inputs`` (packed numpy dict) in length-sorted batches, each cut
-    to its longest row; the results come back stacked in the original row order."""
-    n = len(inputs["padding_mask"])
-    order = np.argsort(lengths_of(inputs), kind="stable")
-    parts = []
-    for start in range(0, n, batch_size):
-        rows = order[start:start + batch_size]
-        longest = max(int(inputs["padding_mask"][rows].sum(axis=1).max()), 1)
-        parts.append(np.asarray(fn({k: v[rows, :longest] for k, v in inputs.items()})))
+def length_order_map(fn, lengths, batch_size):
+    """``fn(rows)`` over batches of row indices taken in order of ``lengths`` (N,) (stable);
+    the (B, ...) results come back stacked in the original row order."""
+    order = np.argsort(lengths, kind="stable")
+    parts = [np.asarray(fn(order[start:start + batch_size]))
+             for start in range(0, len(order), batch_size)]
     results = np.concatenate(parts, axis=0)
     restored = np.empty_like(results)
     restored[order] = results
     return restored
+
+
+def map_in_length_order(fn, inputs, batch_size):
+    """``fn`` over ``inputs`` (packed numpy dict) in length-sorted batches, each cut
+    to its longest row; the results come back stacked in the original row order."""
+    def batch(rows):
+        longest = max(int(inputs["padding_mask"][rows].sum(axis=1).max()), 1)
+        return fn({k: v[rows, :longest] for k, v in inputs.items()})
+
+    return length_order_map(batch, lengths_of(inputs), batch_size)
