@@ -70,7 +70,8 @@ def main():
     parser.add_argument("--steps", type=int, default=60)
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
-    print(f"load average at start: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores", file=sys.stderr)
+    load = os.getloadavg()[0]
+    print(f"load average at start: {load:.2f} on {os.cpu_count()} cores", file=sys.stderr)
     with tempfile.TemporaryDirectory() as root:
         if args.corpus is None:
             from kerasllm.data.datasets import write_bbc_corpus
@@ -92,7 +93,13 @@ def main():
         print(f"| {r['workers']} | {r['threads_per_worker']} | {r['batch_per_worker']} | "
               f"{r['tokens_per_second']:.0f} | {r['tokens_per_second'] / base:.2f}x | {r['wall_s']} |")
     if args.json:
-        args.json.write_text(json.dumps(rows, indent=1))
+        from common import machine_info
+
+        record = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine_info(),
+                  "load_average_at_start": load, "command": " ".join(["python", *sys.argv]),
+                  "preset": args.preset, "global_batch": args.global_batch, "steps": args.steps,
+                  "seq_length": 128, "rows": rows}
+        args.json.write_text(json.dumps(record, indent=1))
 
 
 if __name__ == "__main__":
