@@ -64,7 +64,9 @@ def _within(table, candidate, reference, name):
             "met": a["mean"] >= b["mean"] - margin}
 
 
-def goals(table):
+def goals(table, nsp_majority=None):
+    """The goal checks; ``nsp_majority``: the held-out rate of the commoner NSP label (the
+    accuracy of always guessing it), reported beside the NSP check."""
     checks = [_within(table, "kerasllm-mlm", "keras-hub-mlm",
                       "kerasllm MLM accuracy within 1 s.e. of keras-hub's, or above"),
               _within(table, "kerasllm-mlm+nsp", "kerasllm-mlm",
@@ -72,8 +74,13 @@ def goals(table):
     if "nsp_accuracy" in table.get("kerasllm-mlm+nsp", {}):
         nsp = table["kerasllm-mlm+nsp"]["nsp_accuracy"]["mean"]
         checks.append({"goal": f"held-out NSP accuracy > {NSP_THRESHOLD}", "value": nsp,
-                       "met": nsp > NSP_THRESHOLD})
+                       "majority_class": nsp_majority, "met": nsp > NSP_THRESHOLD})
     return [c for c in checks if c]
+
+
+def _majority(held_out):
+    rate = held_out.get("nsp_random_next_fraction")
+    return None if rate is None else max(rate, 1.0 - rate)
 
 
 def plot(runs, path, title):
@@ -118,7 +125,7 @@ def write(result, runs, out):
 
     table = summarise(runs)
     result = dict(result, date=time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), runs=runs,
-                  summary=table, goals=goals(table))
+                  summary=table, goals=goals(table, _majority(result["held_out"])))
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float) + "\n")
     s = result["settings"]
@@ -127,3 +134,43 @@ def write(result, runs, out):
          f"{s['steps']} steps, AdamW peak lr {s['learning_rate']:g}, warmup {s['warmup_steps']}; "
          f"held-out: {result['held_out']['examples']} BBC test pairs")
     return result
+
+
+def markdown(result):
+    """The README table: final held-out MLM accuracy / loss (and NSP accuracy) per implementation."""
+    def cell(stat, digits=3):
+        se = f" ± {stat['se']:.{digits}f}" if math.isfinite(stat["se"]) else ""
+        return f"{stat['mean']:.{digits}f}{se}"
+
+    lines = ["| implementation | seeds | held-out MLM accuracy | held-out MLM loss | held-out NSP accuracy | wall s / run |",
+             "|---|---|---|---|---|---|"]
+    for impl, row in result["summary"].items():
+        nsp = cell(row["nsp_accuracy"]) if "nsp_accuracy" in row else "—"
+        lines.append(f"| {impl} | {len(row['seeds'])} | {cell(row['masked_lm_accuracy'], 4)} | "
+                     f"{cell(row['masked_lm_loss'])} | {nsp} | {row['wall_s']['mean']:.0f} |")
+    lines.append("")
+    for goal in result["goals"]:
+        lines.append(f"- {goal['goal']}: **{'met' if goal['met'] else 'not met'}** "
+                     f"({', '.join(f'{k} {v:.4f}' for k, v in goal.items() if isinstance(v, float))})")
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    """Print the README table of a results JSON; ``--rewrite`` first recomputes its summary,
+    goals and PNG from its runs (e.g. after this module's checks change)."""
+    import argparse
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(description=main.__doc__.splitlines()[0])
+    parser.add_argument("json", type=Path)
+    parser.add_argument("--rewrite", action="store_true")
+    args = parser.parse_args(argv)
+    result = json.loads(args.json.read_text())
+    if args.rewrite:
+        kept = {k: v for k, v in result.items() if k not in ("runs", "summary", "goals", "date")}
+        result = write(kept, result["runs"], args.json)
+    print(markdown(result))
+
+
+if __name__ == "__main__":
+    main()

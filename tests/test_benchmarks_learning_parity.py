@@ -32,6 +32,14 @@ def test_goal_is_met_within_one_standard_error_of_the_reference_or_above():
     assert above[0]["met"]
 
 
+def test_nsp_hurting_mlm_beyond_noise_and_nsp_near_chance_are_both_flagged():
+    mlm = _row([0.30, 0.32, 0.34])
+    nsp = dict(_row([0.25, 0.26, 0.27]), nsp_accuracy=mean_se([0.55, 0.56, 0.57]))
+    mlm_goal, nsp_goal = goals({"kerasllm-mlm": mlm, "kerasllm-mlm+nsp": nsp}, nsp_majority=0.553)
+    assert mlm_goal["candidate"] == "kerasllm-mlm+nsp" and not mlm_goal["met"]
+    assert not nsp_goal["met"] and nsp_goal["majority_class"] == 0.553
+
+
 def test_mlm_view_drops_the_nsp_labels_and_keeps_the_rest():
     x = {"token_ids": np.ones((2, 4), "int32")}
     batch = (x, {"mlm": np.ones((2, 2)), "nsp": np.zeros(2)}, {"mlm": np.ones((2, 2)), "nsp": np.ones(2)})
