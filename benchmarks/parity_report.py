@@ -83,7 +83,7 @@ def _majority(held_out):
     return None if rate is None else max(rate, 1.0 - rate)
 
 
-def plot(runs, path, title):
+def plot(runs, path, title, nsp_majority=None):
     """Held-out MLM accuracy (mean ± se over seeds, thin per-seed lines) and loss against step;
     NSP accuracy of the MLM+NSP runs."""
     import matplotlib
@@ -109,6 +109,9 @@ def plot(runs, path, title):
             ax.fill_between(steps, mean - se, mean + se, color=color, alpha=0.2)
         if key == "nsp_accuracy":
             ax.axhline(0.5, color="grey", linestyle="--", linewidth=1, label="chance")
+            if nsp_majority:
+                ax.axhline(nsp_majority, color="grey", linestyle=":", linewidth=1,
+                           label=f"always the commoner label ({nsp_majority:.3f})")
         ax.set_xlabel("training step")
         ax.set_ylabel(label)
         ax.grid(alpha=0.3)
@@ -132,7 +135,7 @@ def write(result, runs, out):
     plot(runs, out.with_suffix(".png"),
          f"{s['preset']} on BBC News: batch {s['batch_size']} x seq {s['seq_length']}, "
          f"{s['steps']} steps, AdamW peak lr {s['learning_rate']:g}, warmup {s['warmup_steps']}; "
-         f"held-out: {result['held_out']['examples']} BBC test pairs")
+         f"held-out: {result['held_out']['examples']} BBC test pairs", _majority(result["held_out"]))
     return result
 
 
