@@ -83,18 +83,21 @@ def build(impl, config, recipe, args):
 
 
 class _Curve:
-    """The logger ``HeldOutEvaluation`` writes to: keeps each evaluation as a point."""
+    """The logger ``HeldOutEvaluation`` writes to: keeps each evaluation as a point and hands
+    the curve so far to ``progress`` (which saves it: a stopped run keeps its points)."""
 
-    def __init__(self):
-        self.points = []
+    def __init__(self, progress):
+        self.points, self.progress = [], progress
 
     def log_scalars(self, writer, step, values):
         self.points.append({"step": int(step), **{k.replace("heldout_", ""): float(v)
                                                   for k, v in values.items()}})
+        self.progress(self.points)
 
 
-def train_one(impl, seed, stacked, held_out, config, recipe, args):
-    """One run: fit ``impl`` on the seed's batches, scoring the held-out set as it goes."""
+def train_one(impl, seed, stacked, held_out, config, recipe, args, progress=lambda points: None):
+    """One run: fit ``impl`` on the seed's batches, scoring the held-out set as it goes
+    (``progress(points)`` after each evaluation)."""
     import keras
 
     from kerasllm.evaluation import pretraining_metrics
@@ -104,7 +107,7 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args):
     model, task, params = build(impl, config, recipe, args)
     held = [parity_data.view(b, task) for b in held_out]
     data = parity_data.dataset(stacked, task)
-    curve = _Curve()
+    curve = _Curve(progress)
     start = {k: v for k, v in pretraining_metrics(model, task, held).items()
              if k not in ("examples", "masked_tokens")}
     curve.log_scalars("validation", 0, start)
@@ -112,7 +115,8 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args):
     history = model.fit(data, epochs=1, steps_per_epoch=args.steps, verbose=0,
                         callbacks=[HeldOutEvaluation(held, task, args.eval_every, curve)])
     wall = time.perf_counter() - began
-    return {"impl": impl, "seed": seed, "task": task, "parameters": params, "curve": curve.points,
+    return {"impl": impl, "seed": seed, "task": task, "finished": True, "parameters": params,
+            "curve": curve.points,
             "final": curve.points[-1], "train_loss_last": history.history["loss"][-1],
             "wall_s": round(wall, 1), "load_average_at_end": list(os.getloadavg()),
             "fed_sha256": parity_data.digest(data),
@@ -199,7 +203,10 @@ def main(argv=None):
                                                args.seq_length, args.steps)
         for impl in args.impl:
             log(f"{args.preset} seed {seed} {impl}: {args.steps} steps")
-            run = train_one(impl, seed, stacked, held_out, config, recipe, args)
+            def progress(points, impl=impl, seed=seed):
+                save(result, {"impl": impl, "seed": seed, "finished": False, "curve": points}, out)
+
+            run = train_one(impl, seed, stacked, held_out, config, recipe, args, progress)
             run["batches"] = parity_data.batch_summary(stacked)
             log(f"  final held-out {json.dumps(run['final'])}, {run['wall_s']} s")
             save(result, run, out)

@@ -40,10 +40,16 @@ def _by_impl(runs):
     return out
 
 
+def finished(runs):
+    """The runs that reached their last step (a stopped run keeps only its partial curve)."""
+    return [r for r in runs if r.get("finished", True)]
+
+
 def summarise(runs):
-    """Per implementation: final held-out MLM accuracy / loss (and NSP accuracy) mean ± se."""
+    """Per implementation: final held-out MLM accuracy / loss (and NSP accuracy) mean ± se,
+    over the finished runs."""
     table = {}
-    for impl, group in _by_impl(runs).items():
+    for impl, group in _by_impl(finished(runs)).items():
         row = {"seeds": [r["seed"] for r in group],
                "masked_lm_accuracy": mean_se([r["final"]["masked_lm_accuracy"] for r in group]),
                "masked_lm_loss": mean_se([r["final"]["masked_lm_loss"] for r in group]),
@@ -132,7 +138,7 @@ def write(result, runs, out):
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=1, default=float) + "\n")
     s = result["settings"]
-    plot(runs, out.with_suffix(".png"),
+    plot(finished(runs), out.with_suffix(".png"),
          f"{s['preset']} on BBC News: batch {s['batch_size']} x seq {s['seq_length']}, "
          f"{s['steps']} steps, AdamW peak lr {s['learning_rate']:g}, warmup {s['warmup_steps']}; "
          f"held-out: {result['held_out']['examples']} BBC test pairs", _majority(result["held_out"]))

@@ -14,7 +14,7 @@ sys.path.insert(0, os.path.join(REPO, "benchmarks"))
 
 import learning_parity  # noqa: E402
 import parity_data  # noqa: E402
-from parity_report import goals, mean_se  # noqa: E402
+from parity_report import goals, mean_se, summarise  # noqa: E402
 
 
 def _row(values):
@@ -38,6 +38,16 @@ def test_nsp_hurting_mlm_beyond_noise_and_nsp_near_chance_are_both_flagged():
     mlm_goal, nsp_goal = goals({"kerasllm-mlm": mlm, "kerasllm-mlm+nsp": nsp}, nsp_majority=0.553)
     assert mlm_goal["candidate"] == "kerasllm-mlm+nsp" and not mlm_goal["met"]
     assert not nsp_goal["met"] and nsp_goal["majority_class"] == 0.553
+
+
+def test_a_stopped_run_keeps_its_curve_but_stays_out_of_the_summary():
+    def run(seed, accuracy, finished=True):
+        point = {"step": 2, "masked_lm_accuracy": accuracy, "masked_lm_loss": 1.0}
+        return {"impl": "kerasllm-mlm", "seed": seed, "finished": finished, "curve": [point],
+                "final": point, "wall_s": 1.0}
+    table = summarise([run(0, 0.2), run(1, 0.4), run(2, 0.9, finished=False)])
+    assert table["kerasllm-mlm"]["seeds"] == [0, 1]
+    assert table["kerasllm-mlm"]["masked_lm_accuracy"]["mean"] == pytest.approx(0.3)
 
 
 def test_mlm_view_drops_the_nsp_labels_and_keeps_the_rest():
@@ -70,7 +80,7 @@ def test_tiny_run_feeds_both_libraries_identical_batches_and_records_the_curves(
     assert runs[("kerasllm-mlm+nsp", 0)]["fed_sha256"] != runs[("kerasllm-mlm+nsp", 0)]["mlm_sha256"]
     assert runs[("kerasllm-mlm", 1)]["mlm_sha256"] != runs[("kerasllm-mlm", 0)]["mlm_sha256"]
     for run in runs.values():
-        assert [p["step"] for p in run["curve"]] == [0, 2, 4]
+        assert run["finished"] and [p["step"] for p in run["curve"]] == [0, 2, 4]
         assert 0.0 <= run["final"]["masked_lm_accuracy"] <= 1.0 and run["final"]["masked_lm_loss"] > 0
         assert run["batches"]["steps"] == 4 and run["batches"]["sequences"] == 16
     assert "nsp_accuracy" in runs[("kerasllm-mlm+nsp", 0)]["final"]
