@@ -1,0 +1,90 @@
+"""The learning-parity benchmark (issue 23, item 1): goal arithmetic, and a tiny run in which
+kerasllm and keras-hub are fed the very same batches, across two invocations."""
+import json
+import os
+import sys
+
+import numpy as np
+import pytest
+
+pytest.importorskip("keras_hub")
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+
+import learning_parity  # noqa: E402
+import parity_data  # noqa: E402
+from parity_report import goals, mean_se, summarise  # noqa: E402
+
+
+def _row(values):
+    return {"masked_lm_accuracy": mean_se(values)}
+
+
+def test_goal_is_met_within_one_standard_error_of_the_reference_or_above():
+    reference = _row([0.30, 0.32, 0.34])  # mean 0.32, se 0.0115
+    assert mean_se([0.30, 0.32, 0.34])["se"] == pytest.approx(0.02 / np.sqrt(3))
+    close = goals({"kerasllm-mlm": _row([0.31, 0.31, 0.31]), "keras-hub-mlm": reference})
+    assert close[0]["met"] and close[0]["difference"] == pytest.approx(-0.01)
+    below = goals({"kerasllm-mlm": _row([0.30, 0.30, 0.30]), "keras-hub-mlm": reference})
+    assert not below[0]["met"]
+    above = goals({"kerasllm-mlm": _row([0.5, 0.5, 0.5]), "keras-hub-mlm": reference})
+    assert above[0]["met"]
+
+
+def test_nsp_hurting_mlm_beyond_noise_and_nsp_near_chance_are_both_flagged():
+    mlm = _row([0.30, 0.32, 0.34])
+    nsp = dict(_row([0.25, 0.26, 0.27]), nsp_accuracy=mean_se([0.55, 0.56, 0.57]))
+    mlm_goal, nsp_goal = goals({"kerasllm-mlm": mlm, "kerasllm-mlm+nsp": nsp}, nsp_majority=0.553)
+    assert mlm_goal["candidate"] == "kerasllm-mlm+nsp" and not mlm_goal["met"]
+    assert not nsp_goal["met"] and nsp_goal["majority_class"] == 0.553
+
+
+def test_a_stopped_run_keeps_its_curve_but_stays_out_of_the_summary():
+    def run(seed, accuracy, finished=True):
+        point = {"step": 2, "masked_lm_accuracy": accuracy, "masked_lm_loss": 1.0}
+        return {"impl": "kerasllm-mlm", "seed": seed, "finished": finished, "curve": [point],
+                "final": point, "wall_s": 1.0}
+    table = summarise([run(0, 0.2), run(1, 0.4), run(2, 0.9, finished=False)])
+    assert table["kerasllm-mlm"]["seeds"] == [0, 1]
+    assert table["kerasllm-mlm"]["masked_lm_accuracy"]["mean"] == pytest.approx(0.3)
+
+
+def test_mlm_view_drops_the_nsp_labels_and_keeps_the_rest():
+    x = {"token_ids": np.ones((2, 4), "int32")}
+    batch = (x, {"mlm": np.ones((2, 2)), "nsp": np.zeros(2)}, {"mlm": np.ones((2, 2)), "nsp": np.ones(2)})
+    mlm = parity_data.view(batch, "mlm")
+    assert mlm[0] is x and mlm[1] is batch[1]["mlm"] and mlm[2] is batch[2]["mlm"]
+    assert parity_data.view(batch, "mlm+nsp") is batch
+
+
+TINY = ["--max-articles", "40", "--vocab-size", "400", "--steps", "4", "--eval-every", "2",
+        "--batch-size", "4", "--seq-length", "32", "--eval-examples", "8"]
+
+
+@pytest.mark.slow
+def test_tiny_run_feeds_both_libraries_identical_batches_and_records_the_curves(tmp_path):
+    """~30 CPU-seconds (two invocations, five 4-step runs): slow-marked."""
+    out = tmp_path / "parity.json"
+    common = TINY + ["--work", str(tmp_path / "work"), "--output", str(out)]
+    learning_parity.main(common + ["--seeds", "0", "1", "--impl", "kerasllm-mlm", "keras-hub-mlm"])
+    # a second invocation adds MLM+NSP runs; the stream is drawn again from the seed
+    learning_parity.main(common + ["--seeds", "0", "--impl", "kerasllm-mlm+nsp"])
+    result = json.loads(out.read_text())
+    runs = {(r["impl"], r["seed"]): r for r in result["runs"]}
+    assert set(runs) == {("kerasllm-mlm", 0), ("keras-hub-mlm", 0), ("kerasllm-mlm", 1),
+                         ("keras-hub-mlm", 1), ("kerasllm-mlm+nsp", 0)}
+    same = {runs[(impl, 0)]["mlm_sha256"] for impl in ("kerasllm-mlm", "keras-hub-mlm", "kerasllm-mlm+nsp")}
+    assert len(same) == 1  # one stream: identical token ids, mask positions, targets, weights
+    assert runs[("keras-hub-mlm", 0)]["fed_sha256"] == runs[("kerasllm-mlm", 0)]["fed_sha256"]
+    assert runs[("kerasllm-mlm+nsp", 0)]["fed_sha256"] != runs[("kerasllm-mlm+nsp", 0)]["mlm_sha256"]
+    assert runs[("kerasllm-mlm", 1)]["mlm_sha256"] != runs[("kerasllm-mlm", 0)]["mlm_sha256"]
+    for run in runs.values():
+        assert run["finished"] and [p["step"] for p in run["curve"]] == [0, 2, 4]
+        assert 0.0 <= run["final"]["masked_lm_accuracy"] <= 1.0 and run["final"]["masked_lm_loss"] > 0
+        assert run["batches"]["steps"] == 4 and run["batches"]["sequences"] == 16
+    assert "nsp_accuracy" in runs[("kerasllm-mlm+nsp", 0)]["final"]
+    assert result["summary"]["keras-hub-mlm"]["masked_lm_accuracy"]["n"] == 2
+    assert [g["candidate"] for g in result["goals"][:2]] == ["kerasllm-mlm", "kerasllm-mlm+nsp"]
+    assert result["held_out"]["examples"] == 8 and result["differences"]
+    assert out.with_suffix(".png").stat().st_size > 10_000
