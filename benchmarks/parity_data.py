@@ -1,7 +1,7 @@
 """The one batch stream of the learning-parity benchmark, and the held-out set.
 
 Training batches come from the stream ``kerasllm pretrain --corpus`` trains on
-(``kerasllm.training.pretrain._corpus_stream``: MLM+NSP pairs and masks drawn
+(``kerasllm.training.pretrain_job._corpus_stream``: MLM+NSP pairs and masks drawn
 from the seed) over the BBC training articles; the held-out set from the code
 behind ``pretrain --eval`` (``pretrain_eval.held_out_batches``) over the BBC
 test articles, with one fixed seed for every run. Both are materialised as
@@ -61,7 +61,7 @@ def training_batches(train_file, tokenizer, seed, batch_size, seq_length, steps)
     ``(x, y, sample_weight)`` whose arrays have a leading ``steps`` axis."""
     import tensorflow as tf
 
-    from kerasllm.training.pretrain import _corpus_stream
+    from kerasllm.training.pretrain_job import _corpus_stream
 
     options = {"corpus": [str(train_file)], "seq_length": seq_length,
                "max_predictions": max_predictions(seq_length),
