@@ -120,7 +120,7 @@ def test_fast_defaults_follow_the_hardware_and_leave_choices_alone():
     options = {"precision": None, "jit": None, "deterministic": None, "replicas": None}
     said = choose(options)
     assert options["precision"] == ("mixed_bfloat16" if bf16 else "float32")
-    assert options["jit"] == (not (device == "cpu" and bf16))
+    assert options["jit"] == (device == "gpu")
     assert said.startswith("defaults: precision") and why in said
     chosen = {"precision": "float32", "jit": False, "deterministic": None, "replicas": None}
     assert choose(dict(chosen)) == "" and choose(chosen) == "" and chosen["jit"] is False

@@ -1,22 +1,31 @@
 """The fastest settings this machine allows, for options the user left unset.
 
 Measured with ``benchmarks/finetune_minilm.py`` (all-MiniLM-L6-v2, batch 32,
-short texts, 2 CPU cores with AMX-BF16, seconds per step after start-up):
+1,280 short texts x 3 epochs, 2 CPU cores, seconds per step after start-up;
+"+ compile" is what XLA's compilations, one per batch width, add per step
+over the 120-step job):
 
-==========================  ==========
-float32, no XLA             0.57
-float32, XLA                0.27 (+ ~7 compilations, one per batch width)
-mixed_bfloat16, no XLA      0.27
-mixed_bfloat16, XLA         0.51 (XLA's CPU code does not use AMX)
-==========================  ==========
+==========================  =====================  =========================
+setting                     Intel Xeon, AMX-BF16   AMD EPYC, AVX2 only
+                            (shared host, load 3)  (quiet host, 3 repeats)
+==========================  =====================  =========================
+float32, no XLA             0.57                   0.80-0.81
+float32, XLA                0.27                   0.76-0.85 (+ 0.45-0.97)
+mixed_bfloat16, no XLA      0.27                   (no bfloat16 units)
+mixed_bfloat16, XLA         0.51                   -
+==========================  =====================  =========================
 
 So where the hardware computes bfloat16 natively (a CPU with AMX-BF16 or
 AVX512-BF16, a GPU of compute capability 8.0 or newer) the default precision
-is ``mixed_bfloat16``; on such a CPU without XLA, elsewhere with XLA. An
-explicit ``--jit`` on a CPU keeps float32 (the fast XLA pair). XLA is
-only picked on a single device in one process: a compiled step under
-MirroredStrategy over logical CPU devices fails. Keras turns XLA off under op
-determinism, so an explicit ``--deterministic`` means no XLA.
+is ``mixed_bfloat16``. On a CPU XLA is off by default: with bfloat16 it is the
+slow pair (XLA's CPU code does not use AMX), and in float32 on the quiet AVX2
+host its steps were no faster while its compilations cost 60-115 s (the Xeon's
+float32 figures come from a loaded host, where fewer, fused ops suffer less
+from contention). An explicit ``--jit`` on a CPU keeps float32. On a single
+GPU XLA is on. XLA is only picked on a single device in one process: a
+compiled step under MirroredStrategy over logical CPU devices fails. Keras
+turns XLA off under op determinism, so an explicit ``--deterministic`` means
+no XLA.
 """
 import functools
 
@@ -68,7 +77,8 @@ def choose(options):
         elif not single_device(options):
             options["jit"], reason = False, "several replicas / workers"
         else:
-            options["jit"] = not (device == "cpu" and options["precision"] == "mixed_bfloat16")
-            reason = "bfloat16 on this CPU is faster without it" if not options["jit"] else "single device"
+            options["jit"] = device == "gpu"
+            reason = ("single GPU" if options["jit"] else
+                      "on a CPU its steps are no faster and each batch width compiles; --jit to choose")
         said.append(f"XLA {'on' if options['jit'] else 'off'} ({reason})")
     return "defaults: " + "; ".join(said) if said else ""
