@@ -16,6 +16,7 @@ Packing is to ``seq_length`` and then cut, which truncates exactly as packing
 to the shorter width did (truncation only happens when the width is
 ``seq_length``).
 """
+import functools
 import weakref
 
 import numpy as np
@@ -66,9 +67,12 @@ def _pack(tokenizer, seq_length, texts, second):
 
 
 def _function(call, pairs):
-    # plain ops, no tensor-dependent Python control flow: no autograph
-    return tf.function(call, input_signature=[_STRINGS, _STRINGS] if pairs else [_STRINGS],
-                       autograph=False)
+    # plain ops, no tensor-dependent Python control flow: no autograph. Wrapped in a
+    # partial: tf.function counts traces per code object, so one closure traced once for
+    # each of several tokenizers / models would print a bogus "excessive retracing" warning;
+    # a partial has no __code__ and is counted on its own.
+    return tf.function(functools.partial(call), autograph=False,
+                       input_signature=[_STRINGS, _STRINGS] if pairs else [_STRINGS])
 
 
 def pack_function(tokenizer, seq_length, pairs=False):

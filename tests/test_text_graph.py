@@ -97,3 +97,30 @@ def test_classification_encode_texts_equals_eager_packing(runs):
         got = encode_texts(data, tokenizer, 32, chunk_size=7)
         for key, value in expected.items():
             np.testing.assert_array_equal(got[key], value.numpy())
+
+
+def test_a_graph_per_tokenizer_prints_no_retracing_warning(runs):
+    """Jobs and the demo build a new tokenizer per stage; each gets its own traced graph,
+    which must not read to TensorFlow as one function retraced over and over."""
+    import logging
+
+    import tensorflow as tf
+
+    from kerasllm.data.tokenizer_loading import load_tokenizer
+
+    messages = []
+
+    class Keep(logging.Handler):
+        def emit(self, record):
+            messages.append(record.getMessage())
+
+    handler = Keep()
+    tf.get_logger().addHandler(handler)
+    try:
+        for width in range(20, 28):  # 8 tokenizers x 8 widths: 8 traces of one closure
+            tokenizer = load_tokenizer(str(runs["encoder"].path))
+            packed = text_graph.pack_function(tokenizer, width)(text_graph.strings(TEXTS[:3]))
+            assert packed["token_ids"].shape == (3, width)
+    finally:
+        tf.get_logger().removeHandler(handler)
+    assert not [m for m in messages if "retracing" in m]
