@@ -22,6 +22,11 @@ Layout of the written file: ``[PAD]``=0, ``[UNK]``=1, ``[CLS]``=2, ``[SEP]``=3,
 merges in the order made). (Google's BERT vocab puts [UNK] at 100 and [CLS] at
 101; ids only need to be consistent with the file, which ``WordPieceTokenizer`` reads.)
 """
+import atexit
+import os
+import shutil
+import tempfile
+
 import tensorflow as tf
 from keras_hub.tokenizers import compute_word_piece_vocabulary
 from tokenizers import Tokenizer, models, pre_tokenizers, trainers
@@ -37,6 +42,19 @@ MIN_VOCABULARY_SIZE = len(SPECIAL_TOKENS) + 1
 def write_vocabulary(tokens, path):
     """Write vocab.txt (one token per line) atomically, so a crash never leaves half a vocab."""
     return write_lines_atomically(path, tokens)
+
+
+def write_temporary_vocabulary(tokens):
+    """Write ``tokens`` to a fresh temporary vocab.txt, removed when the process exits.
+
+    For a vocabulary learned at the start of a job: its tokenizer (and the
+    lookup tables of the input pipelines built from it) may read the file for
+    as long as the job runs, so it cannot be deleted on return; every job used
+    to leave one ``kerasllm-vocab-*`` folder in the temp directory behind.
+    """
+    folder = tempfile.mkdtemp(prefix="kerasllm-vocab-")
+    atexit.register(shutil.rmtree, folder, ignore_errors=True)
+    return write_vocabulary(tokens, os.path.join(folder, "vocab.txt"))
 
 
 LEARNERS = ("tokenizers", "keras-hub")

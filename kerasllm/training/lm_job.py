@@ -25,11 +25,8 @@ from kerasllm.training.options import fill_from_recipe
 
 def _tokenizer(options, lines):
     """``(tokenizer, tokens)``: from --vocab, or learned from the corpus lines."""
-    import tempfile
-    from pathlib import Path
-
     from kerasllm.data import learn_vocabulary, learn_word_vocabulary, load_tokenizer
-    from kerasllm.runs import write_lines
+    from kerasllm.data.vocab import write_temporary_vocabulary
 
     kind = options["tokenizer"]
     path = options.get("vocab")
@@ -37,8 +34,7 @@ def _tokenizer(options, lines):
         size = options["vocab_size"]
         tokens = learn_word_vocabulary(lines, size) if kind == "word" \
             else learn_vocabulary(lines, size)
-        path = Path(tempfile.mkdtemp(prefix="kerasllm-vocab-")) / "vocab.txt"
-        write_lines(path, tokens)
+        path = write_temporary_vocabulary(tokens)
     tokenizer = load_tokenizer(str(path), kind=kind)
     return tokenizer, list(tokenizer.vocabulary)
 

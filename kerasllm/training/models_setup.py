@@ -52,15 +52,11 @@ def resumed_vocab(options):
 
 def learn_or_load_wordpiece(vocab, texts, vocab_size, source):
     """``(tokenizer, tokens)`` from ``--vocab FILE`` or learned from ``texts``."""
-    import tempfile
-    from pathlib import Path
-
-    from kerasllm.data import WordPieceTokenizer, learn_vocabulary, write_vocabulary
+    from kerasllm.data import WordPieceTokenizer, learn_vocabulary
+    from kerasllm.data.vocab import write_temporary_vocabulary
 
     if vocab:
         tokenizer = WordPieceTokenizer(vocab)
         return tokenizer, list(tokenizer.vocabulary)
     tokens = learn_vocabulary(texts, int(vocab_size))
-    path = Path(tempfile.mkdtemp(prefix="kerasllm-vocab-")) / "vocab.txt"
-    write_vocabulary(tokens, path)
-    return WordPieceTokenizer(str(path)), list(tokens)
+    return WordPieceTokenizer(write_temporary_vocabulary(tokens)), list(tokens)
