@@ -1,0 +1,71 @@
+"""The pretraining-value benchmark (issue 23, item 2): the dev split, the goal arithmetic, and a
+tiny end-to-end ladder (one pretraining run, a snapshot per budget, dev-chosen fine-tuning) that
+resumes from its run directories."""
+import json
+import os
+import sys
+from types import SimpleNamespace
+
+import pytest
+
+from training_helpers import write_data
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "benchmarks"))
+
+import pretraining_value  # noqa: E402
+import pretraining_value_report as report  # noqa: E402
+
+
+def test_dev_split_takes_every_nth_article_of_each_topic_and_never_a_test_one():
+    docs = [SimpleNamespace(label=label, lines=[f"{label} {i}"]) for i in range(10)
+            for label in ("a", "b")]
+    kept, dev = pretraining_value._per_topic(docs, every=5)
+    assert [d.lines[0] for d in dev] == ["a 4", "b 4", "a 9", "b 9"]
+    assert len(kept) == 16 and not {id(d) for d in kept} & {id(d) for d in dev}
+    few, _ = pretraining_value._per_topic(docs, limit=3)
+    assert [d.lines[0] for d in few] == ["a 0", "b 0", "a 1", "b 1", "a 2", "b 2"]
+
+
+def _point(steps, accuracies, minutes):
+    return {"steps": steps, "measured_minutes": minutes, "minutes": minutes,
+            "test": [{"seed": i, "accuracy": a, "macro_f1": a} for i, a in enumerate(accuracies)]}
+
+
+def test_goal_needs_two_points_within_45_minutes_and_finds_the_crossing():
+    result = {"settings": {"seeds": [0, 1, 2]}, "ladder": [
+        _point(0, [0.80, 0.81, 0.82], 0), _point(100, [0.80, 0.80, 0.80], 5),
+        _point(300, [0.82, 0.83, 0.84], 15), _point(900, [0.90, 0.90, 0.90], 60)]}
+    report.summarise(result)
+    assert result["ladder"][2]["gain_points"] == pytest.approx(2.0)
+    assert result["goal"]["met"] and result["goal"]["best_steps"] == 300  # 60 min is over budget
+    assert result["crossing"] == {"steps": 300, "minutes": 15}
+    result["ladder"][2]["test"][0]["accuracy"] = 0.80
+    assert not report.summarise(result)["goal"]["met"]
+
+
+@pytest.mark.slow
+def test_tiny_ladder_end_to_end_and_resume(tmp_path):
+    data = write_data(tmp_path)
+    argv = ["--preset", str(data / "bert.yaml"), "--name", "tiny", "--budget-steps", "2", "4",
+            "--seq-length", "32", "--batch-size", "4", "--vocab-size", "300", "--per-topic", "6",
+            "--dev-every", "3", "--finetune-lrs", "1e-3", "1e-2", "--finetune-epochs", "1",
+            "--finetune-batch-size", "8", "--seeds", "0", "1",
+            "--work", str(tmp_path / "work"), "--results", str(tmp_path / "results")]
+    pretraining_value.main(argv)
+    result = json.loads((tmp_path / "results" / "pretraining_value_tiny.json").read_text())
+    assert result["data"] == {"pretrain_articles": 30, "finetune_train": 20, "dev": 10, "test": 30}
+    assert [p["steps"] for p in result["ladder"]] == [0, 2, 4]
+    assert [p["tokens"] for p in result["ladder"]] == [0, 256, 512]
+    for point in result["ladder"]:
+        assert set(point["dev"]) == {"0.001", "0.01"}
+        assert point["learning_rate"] == max((1e-3, 1e-2), key=lambda lr: point["dev"][f"{lr:g}"]["accuracy"])
+        assert [t["seed"] for t in point["test"]] == [0, 1]
+        assert 0.0 <= point["accuracy"]["mean"] <= 1.0 and point["accuracy"]["n"] == 2
+    assert "masked_lm_accuracy" in result["ladder"][1]["held_out_mlm"]
+    assert (tmp_path / "results" / "pretraining_value_tiny.png").stat().st_size > 1000
+    work = tmp_path / "work"
+    stamps = {p: p.stat().st_mtime for p in work.glob("budget_*/*/model.keras")}
+    assert len(stamps) == 3 * 3  # per budget: 2 dev learning rates + seed 1 (seed 0 reused)
+    pretraining_value.main(argv)  # a second invocation trains nothing again
+    assert {p: p.stat().st_mtime for p in work.glob("budget_*/*/model.keras")} == stamps
