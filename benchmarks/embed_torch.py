@@ -74,30 +74,30 @@ def run(settings, context):
     threads = torch_threads()
     texts = bbc_sentences(settings.embed_sentences)
     rows, ratios, targets, notes = [], [], [], []
-    work = tempfile.mkdtemp(prefix="kerasllm-embed-")
-    for size in settings.embed_sizes:
-        try:
-            seconds, single, difference, count = measure(size, settings, context, work, texts)
-        except Exception as exc:  # e.g. MiniLM not installed: the other sizes still run
-            traceback.print_exc()
-            notes.append(f"{size} not measured: {type(exc).__name__}: {exc}".splitlines()[0][:300])
-            continue
-        for name in seconds:
-            rows.append({"model": size, "implementation": name,
-                         "sentences": count,
-                         "sentences/s": Stat.of(seconds[name]).inverse(count).to_json(),
-                         "1-sentence p50 ms": float(np.percentile(single[name], 50)),
-                         "1-sentence p99 ms": float(np.percentile(single[name], 99)),
-                         "max |Δ| vs transformers": difference[name]})
-        for ours, theirs in PAIRS.items():
-            speed = Stat.of([t / o for o, t in zip(seconds[ours], seconds[theirs])])
-            p50 = np.percentile(single[theirs], 50) / np.percentile(single[ours], 50)
-            ratios.append({"model": size, "kerasllm": ours, "transformers": theirs,
-                           "throughput ×": speed.to_json(), "p50 latency ×": float(p50)})
-            targets += [target(f"{size} {ours} throughput vs {theirs}", speed.to_json(), "≥ 1.0×",
-                               speed.median >= 1.0),
-                        target(f"{size} {ours} 1-sentence p50 vs transformers", float(p50), "≥ 1.0×",
-                               p50 >= 1.0)]
+    with tempfile.TemporaryDirectory(prefix="kerasllm-embed-") as work:  # checkpoints, exports
+        for size in settings.embed_sizes:
+            try:
+                seconds, single, difference, count = measure(size, settings, context, work, texts)
+            except Exception as exc:  # e.g. MiniLM not installed: the other sizes still run
+                traceback.print_exc()
+                notes.append(f"{size} not measured: {type(exc).__name__}: {exc}".splitlines()[0][:300])
+                continue
+            for name in seconds:
+                rows.append({"model": size, "implementation": name,
+                             "sentences": count,
+                             "sentences/s": Stat.of(seconds[name]).inverse(count).to_json(),
+                             "1-sentence p50 ms": float(np.percentile(single[name], 50)),
+                             "1-sentence p99 ms": float(np.percentile(single[name], 99)),
+                             "max |Δ| vs transformers": difference[name]})
+            for ours, theirs in PAIRS.items():
+                speed = Stat.of([t / o for o, t in zip(seconds[ours], seconds[theirs])])
+                p50 = np.percentile(single[theirs], 50) / np.percentile(single[ours], 50)
+                ratios.append({"model": size, "kerasllm": ours, "transformers": theirs,
+                               "throughput ×": speed.to_json(), "p50 latency ×": float(p50)})
+                targets += [target(f"{size} {ours} throughput vs {theirs}", speed.to_json(), "≥ 1.0×",
+                                   speed.median >= 1.0),
+                            target(f"{size} {ours} 1-sentence p50 vs transformers", float(p50), "≥ 1.0×",
+                                   p50 >= 1.0)]
     notes += [
         f"{len(texts)} BBC News test-article sentences"
         + "".join(f" ({n} for {size}, to fit the time budget)" for size, n in
