@@ -26,8 +26,11 @@ results JSON and PNG (``pretraining_value_report``) are rewritten after each ste
 import argparse
 import collections
 import json
+import multiprocessing
+import os
 import sys
 import time
+from concurrent import futures
 from pathlib import Path
 
 import pretraining_value_report as report
@@ -58,6 +61,7 @@ def parse_args(argv):
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--dev-every", type=int, default=7, help="Every Nth article per topic is dev.")
     p.add_argument("--per-topic", type=int, help="Use only this many articles per topic (tests).")
+    p.add_argument("--parallel", type=int, default=1, help="Fine-tunes at once (processes).")
     p.add_argument("--work", default="runs/pretraining_value")
     p.add_argument("--results", default=str(RESULTS))
     return p.parse_args(argv)
@@ -159,7 +163,7 @@ def finetune_and_score(args, files, init, lr, seed, out, split):
     from kerasllm.evaluation import evaluate_run
 
     if not (out / "model.keras").is_file():
-        extra = ({"init": "none", "preset": args.preset, "vocab": str(work_vocab(args))}
+        extra = ({"init": "none", "preset": args.preset, "vocab": str(Path(args.work) / "pretrain" / "vocab.txt")}
                  if init is None else {"init": init})
         training.finetune(**extra, train=files["train"], epochs=args.finetune_epochs,
                           seq_length=args.finetune_seq_length, batch_size=args.finetune_batch_size,
@@ -168,25 +172,60 @@ def finetune_and_score(args, files, init, lr, seed, out, split):
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
 
 
-def work_vocab(args):
-    return Path(args.work) / "pretrain" / "vocab.txt"
+def _threads(count):
+    """Pool initializer: TensorFlow threads of a fine-tuning process (read when TF starts)."""
+    os.environ.update(TF_NUM_INTRAOP_THREADS=str(count), TF_NUM_INTEROP_THREADS="1",
+                      TF_CPP_MIN_LOG_LEVEL="2")
 
 
-def finetune_budget(args, files, work, point, save):
-    """Dev-chosen learning rate, then the seeds on the test articles, for one ladder point."""
-    name, init = f"budget_{point['steps']}", point.get("run")
-    point["dev"] = {}
-    for lr in args.finetune_lrs:
-        out = work / name / f"lr{lr:g}_seed{args.seeds[0]}"
-        point["dev"][f"{lr:g}"] = finetune_and_score(args, files, init, lr, args.seeds[0], out, "dev")
+def run_jobs(args, files, jobs, done):
+    """Each ``(key, (init, lr, seed, out, split))`` fine-tuned and scored; ``done(key, scores)``.
+
+    ``--parallel N`` runs N fine-tunes at once, each in a fresh process with
+    cores / N TensorFlow threads: bert_mini's matmuls are too small to keep two
+    cores busy, so on 2 cores two 1-thread jobs finish ~1.8x sooner than one after
+    another (benchmarks/multi_worker_scaling.py measured the same for training).
+    """
+    if args.parallel == 1:
+        for key, job in jobs:
+            done(key, finetune_and_score(args, files, *job))
+        return
+    threads = max(1, (os.cpu_count() or 1) // args.parallel)
+    context = multiprocessing.get_context("spawn")  # a fresh TensorFlow per job
+    with futures.ProcessPoolExecutor(args.parallel, mp_context=context, initializer=_threads,
+                                     initargs=(threads,), max_tasks_per_child=1) as pool:
+        pending = {pool.submit(finetune_and_score, args, files, *job): key for key, job in jobs}
+        for future in futures.as_completed(pending):
+            done(pending[future], future.result())
+
+
+def finetune_ladder(args, files, work, ladder, save):
+    """Per ladder point: the dev-chosen learning rate, then the seeds on the test articles."""
+    def out(point, lr, seed):
+        return work / f"budget_{point['steps']}" / f"lr{lr:g}_seed{seed}"
+
+    def dev_done(key, scores):
+        point, lr = key
+        point.setdefault("dev", {})[f"{lr:g}"] = scores
         save()
-    best = max(args.finetune_lrs, key=lambda lr: point["dev"][f"{lr:g}"]["accuracy"])
-    point["learning_rate"], point["test"] = best, []
-    for seed in args.seeds:
-        out = work / name / f"lr{best:g}_seed{seed}"
-        point["test"].append(dict(seed=seed, **finetune_and_score(args, files, init, best, seed,
-                                                                 out, "test")))
+
+    run_jobs(args, files, [((p, lr), (p["run"], lr, args.seeds[0], out(p, lr, args.seeds[0]), "dev"))
+                           for p in ladder for lr in args.finetune_lrs], dev_done)
+    for point in ladder:
+        point["learning_rate"] = max(args.finetune_lrs, key=lambda lr: point["dev"][f"{lr:g}"]["accuracy"])
+        point["test"] = []
+
+    def test_done(key, scores):
+        point, seed = key
+        point["test"] = sorted(point["test"] + [dict(seed=seed, **scores)], key=lambda t: t["seed"])
         save()
+
+    run_jobs(args, files, [((p, seed), (p["run"], p["learning_rate"], seed,
+                                        out(p, p["learning_rate"], seed), "test"))
+                           for p in ladder for seed in args.seeds], test_done)
+    for point in ladder:
+        log(f"budget {point['steps']} steps: lr {point['learning_rate']:g}, test accuracy "
+            f"{report.mean_se([t['accuracy'] for t in point['test']])['mean']:.4f}")
 
 
 def main(argv=None):
@@ -218,10 +257,7 @@ def main(argv=None):
         if step_seconds:
             point["minutes"] = round(point["steps"] * step_seconds / 60, 2)
         save()
-    for point in ladder:
-        finetune_budget(args, files, work, point, save)
-        log(f"budget {point['steps']} steps: lr {point['learning_rate']:g}, test accuracy "
-            f"{report.mean_se([t['accuracy'] for t in point['test']])['mean']:.4f}")
+    finetune_ladder(args, files, work, ladder, save)
     print(report.markdown(report.write(result, out)))
 
 

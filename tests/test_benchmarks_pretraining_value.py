@@ -67,5 +67,9 @@ def test_tiny_ladder_end_to_end_and_resume(tmp_path):
     work = tmp_path / "work"
     stamps = {p: p.stat().st_mtime for p in work.glob("budget_*/*/model.keras")}
     assert len(stamps) == 3 * 3  # per budget: 2 dev learning rates + seed 1 (seed 0 reused)
-    pretraining_value.main(argv)  # a second invocation trains nothing again
+    # A second invocation trains nothing again; its scoring runs in 2 worker processes and agrees.
+    pretraining_value.main(argv + ["--parallel", "2"])
     assert {p: p.stat().st_mtime for p in work.glob("budget_*/*/model.keras")} == stamps
+    again = json.loads((tmp_path / "results" / "pretraining_value_tiny.json").read_text())
+    assert [p["test"] for p in again["ladder"]] == [p["test"] for p in result["ladder"]]
+    assert [p["dev"] for p in again["ladder"]] == [p["dev"] for p in result["ladder"]]
