@@ -1,9 +1,8 @@
 """Pretraining value (issue 23, item 2): what pretraining buys on this machine.
 
-One ``kerasllm pretrain`` run on the BBC training articles, as long as the
-largest budget, keeps a checkpoint at every budget (``--budgets`` minutes of
-this machine, converted to steps with the measured step time); each budget's
-model is cut from its checkpoint (``kerasllm.training.snapshot``). Then every
+One ``kerasllm pretrain`` run on the BBC training articles per budget
+(``--budgets`` minutes of this machine, converted to steps with the probed
+step time; each run warms up and decays over its own steps). Then every
 budget, and 0 (the same architecture and vocabulary from random weights, or the
 ``--init`` run itself when continuing a pretrained encoder), is fine-tuned with
 one recipe by ``kerasllm finetune``:
@@ -14,7 +13,7 @@ one recipe by ``kerasllm finetune``:
 2. at that rate, ``--seeds`` fine-tunes (seed 0 is step 1's run) are scored on
    the held-out BBC test articles: accuracy and macro-F1, mean and standard error.
 
-The pretraining run is one seed (its budgets share it); the seeds vary the
+Each pretraining run is one seed (0); the seeds vary the
 fine-tuning (head initialisation, dropout, batch order). Every run directory
 is kept under ``--work``, so a stopped benchmark resumes where it was, and the
 results JSON and PNG (``pretraining_value_report``) are rewritten after each step.
@@ -122,38 +121,31 @@ def probe_step_seconds(args, files, work):
 
 
 def budget_steps(args, step_seconds):
-    """Steps per budget, each a multiple of the smallest (the checkpoint interval)."""
+    """Steps per budget: ``--budget-steps``, or ``--budgets`` minutes at ``step_seconds`` a step."""
     if args.budget_steps:
-        steps = sorted(args.budget_steps)
-    else:
-        raw = [max(1, round(m * 60 / step_seconds)) for m in sorted(args.budgets)]
-        steps = [max(1, round(s / raw[0])) * raw[0] for s in raw]
-    if any(s % steps[0] for s in steps):
-        sys.exit(f"--budget-steps must be multiples of the smallest; received {steps}")
-    return steps
+        return sorted(args.budget_steps)
+    return [max(1, round(m * 60 / step_seconds)) for m in sorted(args.budgets)]
 
 
 def pretrain_ladder(args, files, work, steps):
-    """Pretrain to the largest budget once; a run directory per budget, with minutes measured."""
-    from kerasllm import training
-    from kerasllm.training.snapshot import snapshot_run
+    """One pretraining run per budget (its own warm-up and decay to zero), wall time measured.
 
-    run = work / "pretrain"
-    if not (run / "model.keras").is_file():
-        start = time.time()
-        training.pretrain(**pretrain_options(args, files, steps[-1]), output=str(run),
-                          checkpoint_every=steps[0], keep_checkpoints=len(steps) + 1)
-        (run / "started_at").write_text(str(start))
-    started = float((run / "started_at").read_text())
+    Why not one run cut at each budget (``kerasllm.training.snapshot``): a cut
+    mid-run has its learning rate still high, so a short budget would be judged by
+    a model that was never annealed; a user with that budget runs that many steps.
+    """
+    from kerasllm import training
+
     ladder = []
     for step in steps:
-        checkpoint = run / "checkpoints" / f"ckpt-{step}.npz"
-        minutes = (checkpoint.stat().st_mtime - started) / 60
-        target = run if step == steps[-1] else work / f"pretrain_{step}"
-        if not (target / "model.keras").is_file():
-            snapshot_run(run, step, target)
+        run = work / f"pretrain_{step}"
+        if not (run / "model.keras").is_file():
+            start = time.time()
+            training.pretrain(**pretrain_options(args, files, step), output=str(run), overwrite=True)
+            (run / "started_at").write_text(str(start))
+        minutes = ((run / "model.keras").stat().st_mtime - float((run / "started_at").read_text())) / 60
         ladder.append({"steps": step, "tokens": step * args.batch_size * args.seq_length,
-                       "measured_minutes": round(minutes, 2), "run": str(target)})
+                       "measured_minutes": round(minutes, 2), "run": str(run)})
     return ladder
 
 
@@ -163,13 +155,18 @@ def finetune_and_score(args, files, init, lr, seed, out, split):
     from kerasllm.evaluation import evaluate_run
 
     if not (out / "model.keras").is_file():
-        extra = ({"init": "none", "preset": args.preset, "vocab": str(Path(args.work) / "pretrain" / "vocab.txt")}
+        extra = ({"init": "none", "preset": args.preset, "vocab": str(scratch_vocab(args))}
                  if init is None else {"init": init})
         training.finetune(**extra, train=files["train"], epochs=args.finetune_epochs,
                           seq_length=args.finetune_seq_length, batch_size=args.finetune_batch_size,
                           learning_rate=lr, seed=seed, output=str(out), overwrite=True)
     metrics, _ = evaluate_run(str(out), [files[split]], overwrite=True)
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
+
+
+def scratch_vocab(args):
+    """Budget 0 from scratch uses the vocabulary the pretraining runs learned (all the same)."""
+    return sorted(Path(args.work).glob("pretrain_*/vocab.txt"))[0]
 
 
 def _threads(count):
@@ -255,7 +252,7 @@ def main(argv=None):
             point["held_out_mlm"] = {k: metrics[k] for k in ("masked_lm_accuracy", "masked_lm_loss")
                                      if k in metrics}
         if step_seconds:
-            point["minutes"] = round(point["steps"] * step_seconds / 60, 2)
+            point["planned_minutes"] = round(point["steps"] * step_seconds / 60, 2)
         save()
     finetune_ladder(args, files, work, ladder, save)
     print(report.markdown(report.write(result, out)))

@@ -1,5 +1,5 @@
 """The pretraining-value benchmark (issue 23, item 2): the dev split, the goal arithmetic, and a
-tiny end-to-end ladder (one pretraining run, a snapshot per budget, dev-chosen fine-tuning) that
+tiny end-to-end ladder (a pretraining run per budget, dev-chosen fine-tuning) that
 resumes from its run directories."""
 import json
 import os
@@ -28,7 +28,7 @@ def test_dev_split_takes_every_nth_article_of_each_topic_and_never_a_test_one():
 
 
 def _point(steps, accuracies, minutes):
-    return {"steps": steps, "measured_minutes": minutes, "minutes": minutes,
+    return {"steps": steps, "measured_minutes": minutes,
             "test": [{"seed": i, "accuracy": a, "macro_f1": a} for i, a in enumerate(accuracies)]}
 
 
