@@ -57,6 +57,7 @@ def parse_args(argv):
     p.add_argument("--finetune-epochs", type=int, default=3)
     p.add_argument("--finetune-seq-length", type=int, default=32)
     p.add_argument("--finetune-batch-size", type=int, default=16)
+    p.add_argument("--finetune-pooling", default="cls", choices=("cls", "mean"))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--dev-every", type=int, default=7, help="Every Nth article per topic is dev.")
     p.add_argument("--per-topic", type=int, help="Use only this many articles per topic (tests).")
@@ -159,7 +160,7 @@ def finetune_and_score(args, files, init, lr, seed, out, split):
                  if init is None else {"init": init})
         training.finetune(**extra, train=files["train"], epochs=args.finetune_epochs,
                           seq_length=args.finetune_seq_length, batch_size=args.finetune_batch_size,
-                          learning_rate=lr, seed=seed, output=str(out), overwrite=True)
+                          pooling=args.finetune_pooling, learning_rate=lr, seed=seed, output=str(out), overwrite=True)
     metrics, _ = evaluate_run(str(out), [files[split]], overwrite=True)
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
 
@@ -198,8 +199,11 @@ def run_jobs(args, files, jobs, done):
 
 def finetune_ladder(args, files, work, ladder, save):
     """Per ladder point: the dev-chosen learning rate, then the seeds on the test articles."""
+    recipe = (f"e{args.finetune_epochs}_t{args.finetune_seq_length}_b{args.finetune_batch_size}"
+              f"_{args.finetune_pooling}")  # a new recipe never reuses another's runs
+
     def out(point, lr, seed):
-        return work / f"budget_{point['steps']}" / f"lr{lr:g}_seed{seed}"
+        return work / f"budget_{point['steps']}" / recipe / f"lr{lr:g}_seed{seed}"
 
     def dev_done(key, scores):
         point, lr = key

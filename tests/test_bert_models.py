@@ -151,6 +151,24 @@ def test_classifier_fits_with_explicit_loss_and_round_trips(tmp_path):
     assert loaded.num_classes == 3 and loaded.dropout == 0.0
 
 
+def test_mean_pooled_classifier_reads_the_mean_of_the_real_tokens(tmp_path):
+    model = BertClassifier(BertEncoder(**TINY), num_classes=3, dropout=0.0, pooling="mean")
+    x = _x()
+    hidden = model.encoder(x)["sequence_output"].numpy()  # (B, T, H)
+    real = x["padding_mask"][:, :, None].astype("float32")
+    mean = (hidden * real).sum(1) / real.sum(1)  # (B, H)
+    np.testing.assert_allclose(model(x).numpy(), model.classification_head(mean).numpy(),
+                               rtol=1e-5, atol=1e-5)
+    before = model(x).numpy()
+    for weight in model.encoder.pooler.weights:  # [CLS] and the pooler are off its path
+        weight.assign(weight + 1.0)
+    np.testing.assert_array_equal(model(x).numpy(), before)
+    loaded = _assert_round_trip(model, x, tmp_path)
+    assert loaded.pooling == "mean"
+    with pytest.raises(ValueError, match="pooling must be one of"):
+        BertClassifier(BertEncoder(**TINY), num_classes=3, pooling="max")
+
+
 @pytest.mark.slow  # fit + save/load: ~20-30 s of CPU on 2 cores
 def test_pretrainer_trains_on_the_contract_format(tmp_path):
     model = BertPretrainer(BertEncoder(**FIT_TINY), mlm_weight=0.5)

@@ -116,3 +116,17 @@ def test_cli_import_then_export(tmp_path):
     assert "BertForSequenceClassification" in result.output
     assert json.loads((tmp_path / "out" / "config.json").read_text())["id2label"] == {
         "0": "a", "1": "b"}
+
+
+def test_export_refuses_a_mean_pooled_classifier(tmp_path):
+    """BertForSequenceClassification reads [CLS] through the pooler: another model."""
+    from kerasllm.models import BertClassifier, BertEncoder
+
+    model = BertClassifier(BertEncoder(**TINY), num_classes=2, pooling="mean")
+    save_run(tmp_path / "run", {"job": "finetune", "task": "classify", "family": "bert",
+                                "preset": None, "model": TINY, "tokenizer": {"type": "wordpiece"},
+                                "seq_length": 32, "pooling": "mean"},
+             model, make_vocab(TINY["vocabulary_size"]), labels=["neg", "pos"])
+    with pytest.raises(KerasLLMError, match="--pooling cls"):
+        export_checkpoint(tmp_path / "run", tmp_path / "out")
+    assert not (tmp_path / "out").exists()

@@ -84,15 +84,19 @@ def test_pretrain_from_tfrecord_examples(data, tmp_path):
 
 
 def test_finetune_from_scratch_learns_vocab(data, tmp_path):
+    from kerasllm.runs import load_run
+
     out = tmp_path / "scratch"
     result = invoke(["finetune", "--init", "none", "--preset", str(data / "bert.yaml"),
                      "--vocab-size", "60", "--train", str(data / "train.csv"),
                      "--seq-length", "16", "--batch-size", "8", "--steps", "2",
-                     "--output", str(out)])
+                     "--pooling", "mean", "--output", str(out)])
     assert result.exit_code == 0, result.output[-3000:]
     vocab = (out / "vocab.txt").read_text().splitlines()
     assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] and len(vocab) <= 60
     assert (out / "labels.txt").read_text().split() == ["neg", "pos"]
+    assert load_run(out).model.pooling == "mean"
+    assert yaml.safe_load((out / "config.yaml").read_text())["pooling"] == "mean"
 
 
 def _tags(path):

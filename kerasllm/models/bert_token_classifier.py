@@ -30,7 +30,8 @@ class BertTokenClassifier(BertClassifier):
     >>> model.compile(optimizer=keras.optimizers.AdamW(5e-5))
     """
 
-    encoder_output = "sequence_output"  # (B, T, H)
+    def _features(self, outputs, padding_mask):
+        return outputs["sequence_output"]  # (B, T, H)
 
     def _default_compile(self):
         return {"loss": sparse_ce(masked=True), "metrics": None,

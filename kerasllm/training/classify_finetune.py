@@ -56,7 +56,8 @@ def prepare(options, strategy):
         from kerasllm.models import BertClassifier
 
         encoder = finetune_encoder(options, from_run, len(tokens))
-        model = BertClassifier(encoder, num_classes=len(labels), dropout=options["dropout"])
+        model = BertClassifier(encoder, num_classes=len(labels), dropout=options["dropout"],
+                               pooling=options["pooling"])
         return (model, *fit_args())
 
     return JobSpec(config=config, vocab=tokens, build=build, labels=labels)
