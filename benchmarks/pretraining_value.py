@@ -58,6 +58,9 @@ def parse_args(argv):
     p.add_argument("--finetune-seq-length", type=int, default=32)
     p.add_argument("--finetune-batch-size", type=int, default=16)
     p.add_argument("--finetune-pooling", default="cls", choices=("cls", "mean"))
+    p.add_argument("--labelled-per-topic", type=int, help=(
+        "Fine-tune on only this many labelled training articles per topic (pretraining still "
+        "reads them all; dev and test unchanged): what pretraining buys when labels are few."))
     p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     p.add_argument("--dev-every", type=int, default=7, help="Every Nth article per topic is dev.")
     p.add_argument("--per-topic", type=int, help="Use only this many articles per topic (tests).")
@@ -77,7 +80,7 @@ def _per_topic(docs, every=None, limit=None):
     return kept, picked
 
 
-def write_data(work, dev_every, per_topic):
+def write_data(work, dev_every, per_topic, labelled_per_topic=None):
     """Pretraining corpus (all training articles), fine-tune train / dev and test JSONL."""
     from kerasllm.data.corpus import write_bert_corpus
     from kerasllm.data.datasets import bbc_news
@@ -86,8 +89,10 @@ def write_data(work, dev_every, per_topic):
     train, _ = _per_topic(bbc_news("train"), limit=per_topic)
     test, _ = _per_topic(bbc_news("test"), limit=per_topic)
     finetune_train, dev = _per_topic(train, every=dev_every)
+    finetune_train, _ = _per_topic(finetune_train, limit=labelled_per_topic)
+    labelled = f"_l{labelled_per_topic}" if labelled_per_topic else ""
     files = {"corpus": work / "bbc_train.txt", "test_corpus": work / "bbc_test.txt",
-             "train": work / "train.jsonl", "dev": work / "dev.jsonl", "test": work / "test.jsonl"}
+             "train": work / f"train{labelled}.jsonl", "dev": work / "dev.jsonl", "test": work / "test.jsonl"}
     write_bert_corpus(train, files["corpus"])
     write_bert_corpus(test, files["test_corpus"])
     for split, docs in (("train", finetune_train), ("dev", dev), ("test", test)):
@@ -201,6 +206,8 @@ def finetune_ladder(args, files, work, ladder, save):
     """Per ladder point: the dev-chosen learning rate, then the seeds on the test articles."""
     recipe = (f"e{args.finetune_epochs}_t{args.finetune_seq_length}_b{args.finetune_batch_size}"
               f"_{args.finetune_pooling}")  # a new recipe never reuses another's runs
+    if args.labelled_per_topic:
+        recipe += f"_l{args.labelled_per_topic}"
 
     def out(point, lr, seed):
         return work / f"budget_{point['steps']}" / recipe / f"lr{lr:g}_seed{seed}"
@@ -236,7 +243,7 @@ def main(argv=None):
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     name = args.name or Path(args.preset).stem
-    files, sizes = write_data(work, args.dev_every, args.per_topic)
+    files, sizes = write_data(work, args.dev_every, args.per_topic, args.labelled_per_topic)
     result = {"benchmark": "pretraining_value", "name": name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": "python benchmarks/pretraining_value.py " + " ".join(argv or sys.argv[1:]),
               "machine": machine_info(), "settings": vars(args), "data": sizes, "ladder": []}

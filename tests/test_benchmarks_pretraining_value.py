@@ -4,6 +4,7 @@ resumes from its run directories."""
 import json
 import os
 import sys
+from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -25,6 +26,23 @@ def test_dev_split_takes_every_nth_article_of_each_topic_and_never_a_test_one():
     assert len(kept) == 16 and not {id(d) for d in kept} & {id(d) for d in dev}
     few, _ = pretraining_value._per_topic(docs, limit=3)
     assert [d.lines[0] for d in few] == ["a 0", "b 0", "a 1", "b 1", "a 2", "b 2"]
+
+
+def test_few_labels_keeps_the_first_articles_of_each_topic_and_the_same_dev_and_test(tmp_path):
+    def rows(path):
+        return [json.loads(line) for line in Path(path).read_text().splitlines()]
+
+    (tmp_path / "full").mkdir(), (tmp_path / "few").mkdir()
+    full, full_sizes = pretraining_value.write_data(tmp_path / "full", 7, None)
+    few, few_sizes = pretraining_value.write_data(tmp_path / "few", 7, None, labelled_per_topic=4)
+    assert few_sizes == dict(full_sizes, finetune_train=4 * 5)
+    assert Path(few["train"]).name == "train_l4.jsonl"
+    seen = {}
+    first_four = [r for r in rows(full["train"])
+                  if seen.setdefault(r["label"], []).append(r) or len(seen[r["label"]]) <= 4]
+    assert rows(few["train"]) == first_four  # the first 4 of each topic, in file order
+    for split in ("dev", "test", "corpus"):
+        assert Path(few[split]).read_bytes() == Path(full[split]).read_bytes()
 
 
 def _point(steps, accuracies, minutes):
@@ -65,11 +83,11 @@ def test_tiny_ladder_end_to_end_and_resume(tmp_path):
     assert "masked_lm_accuracy" in result["ladder"][1]["held_out_mlm"]
     assert (tmp_path / "results" / "pretraining_value_tiny.png").stat().st_size > 1000
     work = tmp_path / "work"
-    stamps = {p: p.stat().st_mtime for p in work.glob("budget_*/*/model.keras")}
+    stamps = {p: p.stat().st_mtime for p in work.glob("budget_*/e1_t32_b8_cls/*/model.keras")}
     assert len(stamps) == 2 * 3  # per budget: 2 dev learning rates + seed 1 (seed 0 reused)
     # A second invocation trains nothing again; its scoring runs in 2 worker processes and agrees.
     pretraining_value.main(argv + ["--parallel", "2"])
-    assert {p: p.stat().st_mtime for p in work.glob("budget_*/*/model.keras")} == stamps
+    assert {p: p.stat().st_mtime for p in work.glob("budget_*/*/*/model.keras")} == stamps
     again = json.loads((tmp_path / "results" / "pretraining_value_tiny.json").read_text())
     assert [p["test"] for p in again["ladder"]] == [p["test"] for p in result["ladder"]]
     assert [p["dev"] for p in again["ladder"]] == [p["dev"] for p in result["ladder"]]
