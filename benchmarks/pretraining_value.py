@@ -165,7 +165,8 @@ def finetune_and_score(args, files, init, lr, seed, out, split):
                  if init is None else {"init": init})
         training.finetune(**extra, train=files["train"], epochs=args.finetune_epochs,
                           seq_length=args.finetune_seq_length, batch_size=args.finetune_batch_size,
-                          pooling=args.finetune_pooling, learning_rate=lr, seed=seed, output=str(out), overwrite=True)
+                          classifier_pooling=args.finetune_pooling, learning_rate=lr, seed=seed,
+                          output=str(out), overwrite=True)
     metrics, _ = evaluate_run(str(out), [files[split]], overwrite=True)
     return {"accuracy": metrics["accuracy"], "macro_f1": metrics["macro_f1"]}
 

@@ -125,8 +125,8 @@ def test_export_refuses_a_mean_pooled_classifier(tmp_path):
     model = BertClassifier(BertEncoder(**TINY), num_classes=2, pooling="mean")
     save_run(tmp_path / "run", {"job": "finetune", "task": "classify", "family": "bert",
                                 "preset": None, "model": TINY, "tokenizer": {"type": "wordpiece"},
-                                "seq_length": 32, "pooling": "mean"},
+                                "seq_length": 32},
              model, make_vocab(TINY["vocabulary_size"]), labels=["neg", "pos"])
-    with pytest.raises(KerasLLMError, match="--pooling cls"):
+    with pytest.raises(KerasLLMError, match="--classifier-pooling cls"):
         export_checkpoint(tmp_path / "run", tmp_path / "out")
     assert not (tmp_path / "out").exists()

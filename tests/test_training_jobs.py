@@ -90,13 +90,13 @@ def test_finetune_from_scratch_learns_vocab(data, tmp_path):
     result = invoke(["finetune", "--init", "none", "--preset", str(data / "bert.yaml"),
                      "--vocab-size", "60", "--train", str(data / "train.csv"),
                      "--seq-length", "16", "--batch-size", "8", "--steps", "2",
-                     "--pooling", "mean", "--output", str(out)])
+                     "--classifier-pooling", "mean", "--output", str(out)])
     assert result.exit_code == 0, result.output[-3000:]
     vocab = (out / "vocab.txt").read_text().splitlines()
     assert vocab[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"] and len(vocab) <= 60
     assert (out / "labels.txt").read_text().split() == ["neg", "pos"]
     assert load_run(out).model.pooling == "mean"
-    assert yaml.safe_load((out / "config.yaml").read_text())["pooling"] == "mean"
+    assert yaml.safe_load((out / "config.yaml").read_text())["classifier_pooling"] == "mean"
 
 
 def _tags(path):

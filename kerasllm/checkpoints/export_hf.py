@@ -54,11 +54,11 @@ def export_checkpoint(run_dir, output_dir):
         raise KerasLLMError(f"{run_dir}: task {task!r} cannot be exported; supported: "
                             f"{', '.join(tasks.with_field('hf_architecture'))}.")
     architecture = spec.hf_architecture
-    if config.get("pooling", "cls") != "cls":
+    if getattr(model, "pooling", "cls") != "cls":
         raise KerasLLMError(
-            f"{run_dir}: this classifier reads the mean of its token vectors (pooling "
-            f"{config['pooling']!r}) and transformers' {architecture} reads [CLS] through the "
-            f"pooler, so it would give other answers; fine-tune with --pooling cls to export it.")
+            f"{run_dir}: this classifier reads the mean of its token vectors (--classifier-pooling "
+            f"{model.pooling}) and transformers' {architecture} reads [CLS] through the pooler, "
+            f"so it would give other answers; fine-tune with --classifier-pooling cls to export it.")
     labels = run.labels if spec.labelled else None
     tensors = hf_tensors(model, task, architecture)
 

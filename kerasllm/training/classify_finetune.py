@@ -57,7 +57,7 @@ def prepare(options, strategy):
 
         encoder = finetune_encoder(options, from_run, len(tokens))
         model = BertClassifier(encoder, num_classes=len(labels), dropout=options["dropout"],
-                               pooling=options["pooling"])
+                               pooling=options["classifier_pooling"])
         return (model, *fit_args())
 
     return JobSpec(config=config, vocab=tokens, build=build, labels=labels)

@@ -8,7 +8,7 @@ from kerasllm.training.option_fields import option
 
 BATCH_SIZE, LEARNING_RATE = 32, 5e-5  # BERT's fine-tuning defaults
 # The options only one task reads; the others' are left out of its config.yaml.
-TASK_OPTIONS = {"classify": ("text_column", "pair_column", "label_column", "pooling"), "ner": ("tag_column",),
+TASK_OPTIONS = {"classify": ("text_column", "pair_column", "label_column", "classifier_pooling"), "ner": ("tag_column",),
                 "qa": ("doc_stride", "max_query_length")}
 
 
@@ -45,7 +45,7 @@ class FinetuneOptions(CommonOptions):
     weight_decay: float = option(0.01, at_least=0)
     clipnorm: float = option(1.0, above=0)
     dropout: float = option(0.1, at_least=0, below=1, help="Classification / tagging head dropout.")
-    pooling: str = option("cls", choices=("cls", "mean"), help=(
+    classifier_pooling: str = option("cls", choices=("cls", "mean"), help=(
         "classify: the text vector the head reads. cls: BERT's pooler over [CLS] (what NSP / SOP "
         "pretraining trains; export-hf as BertForSequenceClassification); mean: the mean of the "
         "tokens' vectors (better after MLM-only pretraining, which never trains [CLS])."))
