@@ -163,8 +163,9 @@ def test_mean_pooled_classifier_reads_the_mean_of_the_real_tokens(tmp_path):
     for weight in model.encoder.pooler.weights:  # [CLS] and the pooler are off its path
         weight.assign(weight + 1.0)
     np.testing.assert_array_equal(model(x).numpy(), before)
+    assert not [v.path for v in model.trainable_variables if "pooler" in v.path]
     loaded = _assert_round_trip(model, x, tmp_path)
-    assert loaded.pooling == "mean"
+    assert loaded.pooling == "mean" and not loaded.encoder.pooler.trainable
     with pytest.raises(ValueError, match="pooling must be one of"):
         BertClassifier(BertEncoder(**TINY), num_classes=3, pooling="max")
 

@@ -43,6 +43,8 @@ class BertClassifier(BertTask):
             raise ValueError(f"pooling must be one of {self.POOLINGS}, received {pooling!r}.")
         self.pooling = pooling
         self.encoder = encoder
+        if pooling == "mean":  # the pooler is off the path: no gradients, no optimizer slots
+            encoder.pooler.trainable = False
         self.classification_head = ClassificationHead(
             num_classes, dropout=dropout, kernel_initializer=bert_kernel_initializer(),
             name="classification_head")
