@@ -92,7 +92,8 @@ def write_data(work, dev_every, per_topic, labelled_per_topic=None):
     finetune_train, _ = _per_topic(finetune_train, limit=labelled_per_topic)
     labelled = f"_l{labelled_per_topic}" if labelled_per_topic else ""
     files = {"corpus": work / "bbc_train.txt", "test_corpus": work / "bbc_test.txt",
-             "train": work / f"train{labelled}.jsonl", "dev": work / "dev.jsonl", "test": work / "test.jsonl"}
+             "train": work / f"train{labelled}.jsonl", "dev": work / "dev.jsonl",
+             "test": work / "test.jsonl"}
     write_bert_corpus(train, files["corpus"])
     write_bert_corpus(test, files["test_corpus"])
     for split, docs in (("train", finetune_train), ("dev", dev), ("test", test)):

@@ -8,8 +8,8 @@ from kerasllm.training.option_fields import option
 
 BATCH_SIZE, LEARNING_RATE = 32, 5e-5  # BERT's fine-tuning defaults
 # The options only one task reads; the others' are left out of its config.yaml.
-TASK_OPTIONS = {"classify": ("text_column", "pair_column", "label_column", "classifier_pooling"), "ner": ("tag_column",),
-                "qa": ("doc_stride", "max_query_length")}
+TASK_OPTIONS = {"classify": ("text_column", "pair_column", "label_column", "classifier_pooling"),
+                "ner": ("tag_column",), "qa": ("doc_stride", "max_query_length")}
 
 
 @dataclasses.dataclass(kw_only=True)
