@@ -104,7 +104,7 @@ def quick():
         search_export=False,
         minilm_repeats=1, minilm_epochs=2, minilm_variants=("",),
         torch_sizes=("bert_tiny", "bert_mini"), torch_carry_over_sizes=("bert_mini",), torch_steps=1,
-        embed_sizes=("bert_mini", "minilm"), embed_sentences=500, embed_calls=50,
+        embed_sizes=("bert_mini", "minilm"), embed_sentences=500, embed_calls=300,
     )
 
 
