@@ -88,11 +88,11 @@ def _process_settings():
 def _train(prepare, options, strategy):
     spec = prepare(options, strategy)
     ctx = setup_run(options, spec.config, strategy)
-    if ctx.chief:
-        runs.write_lines(ctx.path / runs.VOCAB_FILE, spec.vocab)
-        if spec.labels is not None:
-            runs.write_lines(ctx.path / runs.LABELS_FILE, spec.labels)
-    try:
+    try:  # whatever fails from here on, ctx.close() unlocks RUN_DIR
+        if ctx.chief:
+            runs.write_lines(ctx.path / runs.VOCAB_FILE, spec.vocab)
+            if spec.labels is not None:
+                runs.write_lines(ctx.path / runs.LABELS_FILE, spec.labels)
         with strategy.scope():
             model, compile_kwargs, plan = spec.build()
             model.compile(**compile_kwargs, **precision.compile_options(options["jit"]))

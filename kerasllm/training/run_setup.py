@@ -17,6 +17,7 @@ import yaml
 from kerasllm import runs
 from kerasllm.config import read_yaml
 from kerasllm.errors import KerasLLMError
+from kerasllm.training.run_lock import LOCK_FILE, lock_run_dir
 from kerasllm.training.strategy import is_chief, worker_rank
 
 # Options that do not change what is trained, so they may differ on resume.
@@ -33,13 +34,16 @@ class RunContext:
     checkpoint_every: int
     profile_steps: object = None
     keep_checkpoints: int = 2
+    lock: object = None  # the chief's RunLock on RUN_DIR (run_lock.py)
 
     @property
     def log_dir(self):
         return self.write_path / "logs"
 
     def close(self):
-        """Remove a non-chief worker's scratch directory (the chief's RUN_DIR stays)."""
+        """Unlock RUN_DIR; remove a non-chief worker's scratch directory (RUN_DIR stays)."""
+        if self.lock is not None:
+            self.lock.release()
         if not self.chief:
             shutil.rmtree(self.write_path, ignore_errors=True)
 
@@ -85,13 +89,18 @@ def prepare_run_dir(output, config, overwrite=False):
     config = _normalise(config)
     if path.exists() and not path.is_dir():
         raise KerasLLMError(f"--output {path}: exists and is not a directory; choose another path.")
-    occupied = path.is_dir() and any(path.iterdir())
+    contents = [p for p in path.iterdir() if p.name != LOCK_FILE] if path.is_dir() else []
+    occupied = bool(contents)
     if occupied and overwrite:
         if not _looks_like_run(path):
             raise KerasLLMError(
                 f"--output {path}: not empty and not a kerasllm run; refusing to delete it "
                 f"even with --overwrite - choose an empty or new directory.")
-        shutil.rmtree(path)
+        for item in contents:  # not the lock file: this job holds it
+            if item.is_dir() and not item.is_symlink():
+                shutil.rmtree(item)
+            else:
+                item.unlink()
         occupied = False
     if occupied:
         config_path = path / runs.CONFIG_FILE
@@ -117,9 +126,15 @@ def setup_run(options, config, strategy):
     if options.get("deterministic", True):
         tf.config.experimental.enable_op_determinism()
     path = Path(options["output"])
-    chief = is_chief()
+    chief, lock = is_chief(), None
     if chief:
-        prepare_run_dir(path, config, options.get("overwrite", False))
+        lock = lock_run_dir(path)  # before anything in RUN_DIR is read or written
+        try:
+            prepare_run_dir(path, config, options.get("overwrite", False))
+        except BaseException:
+            if lock is not None:
+                lock.release()
+            raise
         write_path = path
     else:
         # Other workers must write somewhere, but never into the chief's RUN_DIR.
@@ -127,4 +142,4 @@ def setup_run(options, config, strategy):
     return RunContext(path=path, write_path=write_path, chief=chief,
                       checkpoint_every=options["checkpoint_every"],
                       profile_steps=options.get("profile_steps"),
-                      keep_checkpoints=options.get("keep_checkpoints", 2))
+                      keep_checkpoints=options.get("keep_checkpoints", 2), lock=lock)

@@ -20,9 +20,10 @@ from pathlib import Path
 from kerasllm import runs
 from kerasllm.errors import KerasLLMError
 from kerasllm.training.checkpoint import _load
+from kerasllm.training.run_lock import LOCK_FILE
 
 CHECKPOINTS = "checkpoints"
-NOT_COPIED = {runs.MODEL_FILE, runs.METRICS_FILE, runs.HISTORY_FILE, CHECKPOINTS, "logs"}
+NOT_COPIED = {runs.MODEL_FILE, runs.METRICS_FILE, runs.HISTORY_FILE, CHECKPOINTS, "logs", LOCK_FILE}
 
 
 def checkpoint_steps(run_dir):
