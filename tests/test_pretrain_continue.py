@@ -8,7 +8,9 @@ import pytest
 from click.testing import CliRunner
 
 from kerasllm.cli.main import cli
+from kerasllm.runs import load_run
 from soak_helpers import scalars
+from tiny_runs import bert_run
 from training_helpers import write_data
 
 
@@ -33,8 +35,6 @@ def base(data, tmp_path_factory):
 
 
 def weights(run_dir):
-    from kerasllm.runs import load_run
-
     model = load_run(run_dir).model
     return {w.path: np.asarray(w) for w in model.weights}
 
@@ -64,6 +64,23 @@ def test_other_task_keeps_the_encoder_and_mlm_head(data, base, tmp_path):
     assert result.exit_code == 0, result.output[-3000:]
     said = next(line for line in result.output.splitlines() if line.startswith("--init"))
     assert said.startswith(f"--init {base} (mlm+nsp): its encoder; new ") and "MLM" not in said
+    assert "embeddings" not in said and "transformer_layer" not in said  # the encoder's: kept
+
+
+def test_an_encoder_only_run_gets_a_new_tied_mlm_head_and_keeps_every_encoder_weight(data, tmp_path):
+    """As an import-hf encoder (all-MiniLM-L6-v2) is continued: only the MLM head is new."""
+    init = bert_run(tmp_path / "init", "encoder")
+    before = [np.asarray(w) for w in init.model.weights]
+    result = pretrain(data, tmp_path / "mlm", "--init", str(tmp_path / "init"), "--learning-rate",
+                      "1e-20", task="mlm", steps=2)
+    assert result.exit_code == 0, result.output[-3000:]
+    said = next(line for line in result.output.splitlines() if line.startswith("--init"))
+    assert said == (f"--init {tmp_path / 'init'} (encoder): its encoder; new masked_lm_head "
+                    f"(the MLM decoder tied to the token embeddings).")
+    after = load_run(tmp_path / "mlm").model.encoder.weights
+    assert len(after) == len(before)
+    for weight, value in zip(after, before):  # lr 1e-20: every encoder weight is the init run's
+        np.testing.assert_allclose(np.asarray(weight), value, rtol=1e-6, atol=1e-12, err_msg=weight.path)
 
 
 def test_a_different_vocab_is_refused(data, base, tmp_path):

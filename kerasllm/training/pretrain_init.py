@@ -60,7 +60,11 @@ def init_model(options, task, init_task):
     kept_mlm = hasattr(loaded, "masked_lm_head") and hasattr(model, "masked_lm_head")
     if kept_mlm:
         _copy_weights(loaded.masked_lm_head, model.masked_lm_head)
+    # A functional task model lists the encoder's own sublayers among its layers (it calls
+    # them directly, e.g. BertMaskedLM's encode_at): those are kept, not new.
+    kept = {id(w) for w in encoder.weights}
     new = [layer.name for layer in model.layers if layer is not encoder and layer.weights
+           and not all(id(w) in kept for w in layer.weights)
            and not (kept_mlm and layer is model.masked_lm_head)]
     said = f"{where}: its encoder" + (" and its MLM head" if kept_mlm else "")
     if new:
