@@ -238,13 +238,25 @@ def finetune_ladder(args, files, work, ladder, save):
             f"{report.mean_se([t['accuracy'] for t in point['test']])['mean']:.4f}")
 
 
+def work_dir(args, name):
+    """Where the ladder's runs live: ``--work``, or ``--work/NAME`` for an ``--init`` ladder,
+    whose budget and pretraining folders would otherwise be taken for the from-scratch ones."""
+    return Path(args.work) / name if args.init else Path(args.work)
+
+
+def has_mlm_head(run_dir):
+    """Can ``evaluate`` score masked-LM on this run (not an encoder-only import)?"""
+    from kerasllm import runs
+    return "mlm" in str(runs.read_config(run_dir).get("task"))
+
+
 def main(argv=None):
     args = parse_args(argv)
     from kerasllm.evaluation import evaluate_run
 
-    work = Path(args.work)
-    work.mkdir(parents=True, exist_ok=True)
     name = args.name or Path(args.preset).stem
+    work = work_dir(args, name)
+    work.mkdir(parents=True, exist_ok=True)
     files, sizes = write_data(work, args.dev_every, args.per_topic, args.labelled_per_topic)
     result = {"benchmark": "pretraining_value", "name": name, "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
               "command": "python benchmarks/pretraining_value.py " + " ".join(argv or sys.argv[1:]),
@@ -259,7 +271,7 @@ def main(argv=None):
     ladder += pretrain_ladder(args, files, work, steps)
     result["ladder"] = ladder
     for point in ladder:
-        if point["run"]:
+        if point["run"] and has_mlm_head(point["run"]):  # not an encoder-only --init (MiniLM)
             metrics, _ = evaluate_run(point["run"], [files["test_corpus"]], max_examples=512,
                                       overwrite=True)
             point["held_out_mlm"] = {k: metrics[k] for k in ("masked_lm_accuracy", "masked_lm_loss")

@@ -50,6 +50,20 @@ def _point(steps, accuracies, minutes):
             "test": [{"seed": i, "accuracy": a, "macro_f1": a} for i, a in enumerate(accuracies)]}
 
 
+def test_an_init_ladder_has_its_own_folder_and_skips_mlm_scoring_of_an_encoder(tmp_path):
+    """The MiniLM ladder (item 4): its budget_0 is MiniLM, not the from-scratch model, so it
+    must never share the scratch ladder's folders; and an encoder import has no MLM head."""
+    from tiny_runs import bert_run
+
+    args = pretraining_value.parse_args(["--work", str(tmp_path), "--init", "runs/minilm",
+                                         "--name", "minilm"])
+    assert pretraining_value.work_dir(args, "minilm") == tmp_path / "minilm"
+    scratch = pretraining_value.parse_args(["--work", str(tmp_path)])
+    assert pretraining_value.work_dir(scratch, "bert_mini") == tmp_path
+    assert not pretraining_value.has_mlm_head(bert_run(tmp_path / "encoder", "encoder").path)
+    assert pretraining_value.has_mlm_head(bert_run(tmp_path / "mlm", "mlm+nsp").path)
+
+
 def test_goal_needs_two_points_within_45_minutes_and_finds_the_crossing():
     result = {"settings": {"seeds": [0, 1, 2]}, "ladder": [
         _point(0, [0.80, 0.81, 0.82], 0), _point(100, [0.80, 0.80, 0.80], 5),
