@@ -57,16 +57,23 @@ def _shuffled(texts, labels, batch, repeat):
     return (data.repeat() if repeat else data).batch(batch)
 
 
-def kerasllm_dataset(tokenizer, texts, labels, batch, repeat):
+def kerasllm_stream(tokenizer, texts, labels, batch):
     """What ``kerasllm finetune`` trains on, from raw titles: ``encode_texts`` (tokenize
     + pack once) and the job's own stream, ``inputs.length_grouped_batches`` (texts of
-    similar length per batch, each cut to its longest row)."""
+    similar length per batch, each cut to its longest row, a new order every epoch).
+    Returns ``(endless dataset, steps per epoch)``, what the job hands to ``fit``."""
     from kerasllm.data.classification import ClassificationData, encode_texts
     from kerasllm.training.inputs import length_grouped_batches
     data = ClassificationData("bbc_news titles", list(texts), None, None, list(range(1, len(texts) + 1)))
     batches, steps = length_grouped_batches(encode_texts(data, tokenizer, MAX_LENGTH),
                                             np.asarray(labels, "int32"), batch, seed=0)
-    return batches(0) if repeat else batches(0).take(steps)
+    return batches(0), steps
+
+
+def kerasllm_dataset(tokenizer, texts, labels, batch, repeat):
+    """``kerasllm_stream``: endless (``repeat``) or its first epoch."""
+    stream, steps = kerasllm_stream(tokenizer, texts, labels, batch)
+    return stream if repeat else stream.take(steps)
 
 
 def _compile(model, jit):
@@ -107,6 +114,16 @@ def timed_epoch(model, make_dataset):
     tokenizes here) plus ``fit`` (keras-hub tokenizes inside it)."""
     start = time.perf_counter()
     model.fit(make_dataset(), epochs=1, verbose=0, shuffle=False)  # the dataset shuffles
+    return time.perf_counter() - start
+
+
+def timed_run(model, make_stream, epochs):
+    """Seconds for ``epochs`` passes from raw strings the way ``kerasllm finetune`` runs
+    them: the stream built once (``make_stream() -> (dataset, steps per epoch)``, where
+    kerasllm tokenizes), then one ``fit`` over all epochs."""
+    start = time.perf_counter()
+    stream, steps = make_stream()
+    model.fit(stream, epochs=epochs, steps_per_epoch=steps, verbose=0)
     return time.perf_counter() - start
 
 

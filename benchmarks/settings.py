@@ -39,6 +39,7 @@ class Settings:
     finetune_repeats: int = 3       # timed end-to-end epochs
     finetune_examples: Optional[int] = None   # training titles per epoch (None = all 1,781)
     finetune_vocab_size: int = 8000
+    finetune_torch_epochs: int = 3   # 11: epochs per timed run (one fit, as a user runs it)
     # 4: input pipeline vs the trainer (bert_mini, as the text-pipeline issue asks)
     pipeline_trainer_size: str = "bert_mini"
     pipeline_epochs: int = 3       # timed passes over the BBC training articles
@@ -116,7 +117,7 @@ def tiny():
         repeats=2, steps=2, mfu_sizes=("bert_tiny",), mfu_target_size="bert_tiny",
         mfu_with_kerashub=False,
         matmul_sizes=(256, 512), matmul_repeats=2,
-        finetune_batch=8, finetune_repeats=2, finetune_examples=64,
+        finetune_batch=8, finetune_repeats=2, finetune_examples=64, finetune_torch_epochs=1,
         finetune_vocab_size=400, pipeline_epochs=1, pipeline_trainer_size="bert_tiny",
         lstm_presets=("lstm_small",),
         lstm_overrides={"vocabulary_size": 200, "embedding_dim": 16, "units": 16},
