@@ -2,6 +2,7 @@
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from kerasllm.layers import MultiHeadAttention
 from tests.layer_test_helpers import run_layer_checks
@@ -63,6 +64,24 @@ def test_outputs_match_keras_mha(causal, padded):
                              return_attention_scores=True)
     np.testing.assert_allclose(out, ref, atol=1e-5)
     np.testing.assert_allclose(scores, ref_scores, atol=1e-5)
+
+
+@pytest.mark.parametrize("same_tensor", ["query_key_value", "key_value"])
+def test_fused_projections_match_keras_mha(same_tensor):
+    """Projections that read one tensor share a matmul (Q, K, V in self-attention; K, V
+    otherwise): same outputs as keras' MHA, head sizes of Q/K and V different."""
+    ours, theirs = _twins(value_dim=3)
+    ours.set_weights(theirs.get_weights())
+    query, value, mask = _data(3)
+    x = tf.constant(value)
+    q = x if same_tensor == "query_key_value" else tf.constant(query)
+    keras_mask = np.repeat(mask[:, None, :], q.shape[1], axis=1)
+    for causal in (False, True):
+        if causal and same_tensor == "key_value":
+            continue  # causal needs T_q == T_kv
+        out = ours(q, x, padding_mask=mask, use_causal_mask=causal)
+        ref = theirs(q, x, attention_mask=keras_mask, use_causal_mask=causal)
+        np.testing.assert_allclose(out, ref, atol=1e-5)
 
 
 def test_explicit_key_matches_keras_mha():

@@ -106,12 +106,64 @@ class MultiHeadAttention(keras.layers.Layer):
             return None
         return ops.where(allowed, 0.0, _NEG_INF)
 
+    # The projections run as plain 2-D matmuls on the EinsumDense sublayers' own
+    # kernels (their weights, names and layout unchanged) instead of calling the
+    # sublayers: TensorFlow's CPU kernels ran "btd,dnh->btnh" as Einsum or a
+    # broadcast BatchMatMulV2 at about half the speed of a MatMul of the same FLOPs
+    # (profile of all-MiniLM-L6-v2 over 20 BBC batches of 32: attention 5.4 s
+    # against 3.4 s this way, the whole encoder ~20 % faster). Projections that read
+    # the same tensor (Q, K, V in self-attention) share one matmul with their
+    # kernels side by side. Quantized sublayers keep their own call.
+
+    def _plain(self, layers):
+        return all(getattr(layer, "quantization_mode", None) is None for layer in layers)
+
+    def _heads(self, x, layers):
+        """(B, T, D) -> one (B, T, N, H) per EinsumDense "btd,dnh->btnh" layer, one matmul."""
+        if not self._plain(layers):
+            return [layer(x) for layer in layers]
+        dtype = self.compute_dtype
+        kernels = [ops.cast(layer.kernel, dtype) for layer in layers]  # (D, N, H) each
+        widths = [k.shape[1] * k.shape[2] for k in kernels]
+        kernel = ops.concatenate([ops.reshape(k, (k.shape[0], w)) for k, w in zip(kernels, widths)],
+                                 axis=1)  # (D, sum N*H)
+        y = ops.matmul(ops.reshape(x, (-1, kernel.shape[0])), kernel)  # (B*T, sum N*H)
+        if self.use_bias:
+            y = y + ops.concatenate([ops.reshape(ops.cast(layer.bias, dtype), (w,))
+                                     for layer, w in zip(layers, widths)], axis=0)
+        batch, length = ops.shape(x)[0], ops.shape(x)[1]
+        parts = [y] if len(widths) == 1 else ops.split(
+            y, [sum(widths[:i + 1]) for i in range(len(widths) - 1)], axis=-1)
+        return [ops.reshape(part, (batch, length, k.shape[1], k.shape[2]))
+                for part, k in zip(parts, kernels)]  # (B, T, N, H) each
+
+    def _merge_heads(self, context):
+        """(B, T, N, Hv) -> (B, T, D) through the output EinsumDense's kernel, one matmul."""
+        if not self._plain([self.output_dense]):
+            return self.output_dense(context)
+        dtype = self.compute_dtype
+        heads, head_dim, hidden = self.output_dense.kernel.shape
+        kernel = ops.reshape(ops.cast(self.output_dense.kernel, dtype), (heads * head_dim, hidden))
+        y = ops.matmul(ops.reshape(context, (-1, heads * head_dim)), kernel)  # (B*T, D)
+        if self.use_bias:
+            y = y + ops.cast(self.output_dense.bias, dtype)
+        return ops.reshape(y, (ops.shape(context)[0], ops.shape(context)[1], hidden))
+
+    def _project(self, query, key, value):
+        """Q, K, V with the projections that read the same tensor fused."""
+        if query is key and key is value:  # self-attention
+            return self._heads(query, [self.query_dense, self.key_dense, self.value_dense])
+        [q] = self._heads(query, [self.query_dense])
+        if key is value:
+            k, v = self._heads(key, [self.key_dense, self.value_dense])
+        else:
+            [k], [v] = self._heads(key, [self.key_dense]), self._heads(value, [self.value_dense])
+        return q, k, v
+
     def call(self, query, value, key=None, padding_mask=None, use_causal_mask=False,
              return_attention_scores=False, training=None):
         key = value if key is None else key
-        q = self.query_dense(query)  # (B, T_q, N, Hk)
-        k = self.key_dense(key)  # (B, T_kv, N, Hk)
-        v = self.value_dense(value)  # (B, T_kv, N, Hv)
+        q, k, v = self._project(query, key, value)  # (B, T_q, N, Hk), (B, T_kv, N, Hk), (B, T_kv, N, Hv)
         q = ops.multiply(q, ops.cast(1.0 / math.sqrt(self.key_dim), q.dtype))
         logits = ops.einsum("bqnh,bknh->bnqk", q, k)  # (B, N, T_q, T_kv)
         logits = ops.cast(logits, "float32")  # softmax in float32 for fp16/bf16 stability
@@ -121,7 +173,7 @@ class MultiHeadAttention(keras.layers.Layer):
         scores = ops.cast(ops.softmax(logits, axis=-1), self.compute_dtype)
         probs = self.dropout_layer(scores, training=training)
         context = ops.einsum("bnqk,bknh->bqnh", probs, v)  # (B, T_q, N, Hv)
-        output = self.output_dense(context)  # (B, T_q, D)
+        output = self._merge_heads(context)  # (B, T_q, D)
         if return_attention_scores:
             return output, scores
         return output
