@@ -111,7 +111,7 @@ class MultiHeadAttention(keras.layers.Layer):
     # sublayers: TensorFlow's CPU kernels ran "btd,dnh->btnh" as Einsum or a
     # broadcast BatchMatMulV2 at about half the speed of a MatMul of the same FLOPs
     # (profile of all-MiniLM-L6-v2 over 20 BBC batches of 32: attention 5.4 s
-    # against 3.4 s this way, the whole encoder ~20 % faster). Projections that read
+    # against 3.4 s this way, the encoder alone ~15 % faster). Projections that read
     # the same tensor (Q, K, V in self-attention) share one matmul with their
     # kernels side by side. Quantized sublayers keep their own call.
 
