@@ -63,6 +63,34 @@ def test_encoder_block_gelu_variants_differ_and_bad_name_fails():
         TransformerEncoderBlock(2, 32, activation="swish")
 
 
+def test_gelu_is_keras_exact_gelu():
+    import keras
+
+    from kerasllm.layers.activations import gelu
+    x = np.linspace(-8, 8, 4001).astype("float32")
+    np.testing.assert_allclose(np.asarray(gelu(x)),
+                               np.asarray(keras.activations.gelu(x, approximate=False)), atol=1e-6)
+
+
+@pytest.mark.parametrize("lora", [False, True])
+def test_encoder_block_feed_forward_equals_its_dense_sublayers(lora):
+    """The fused 2-D feed-forward path reads the Dense kernels (LoRA's included) exactly."""
+    block = TransformerEncoderBlock(num_heads=2, intermediate_dim=32, dropout=0.0)
+    block(X)
+    if lora:
+        for dense in (block.intermediate_dense, block.output_dense):
+            dense.enable_lora(4)
+            dense.lora_kernel_b.assign(RNG.standard_normal(dense.lora_kernel_b.shape) * 0.1)
+    from kerasllm.layers.activations import gelu
+    expected = block.output_dense(gelu(block.intermediate_dense(X)))  # Keras' own Dense calls
+    got = block._feed_forward_branch(X, training=False)
+    np.testing.assert_allclose(np.asarray(got), np.asarray(expected), atol=1e-5)
+    if lora:  # and LoRA really changed it
+        plain = np.asarray(X.reshape(-1, H) @ block.intermediate_dense._kernel.numpy())
+        assert np.abs(plain - np.asarray(block.intermediate_dense(X)).reshape(-1, 32)
+                      + block.intermediate_dense.bias.numpy()).max() > 1e-3
+
+
 def test_encoder_block_rejects_hidden_not_divisible_by_heads():
     with pytest.raises(ValueError, match="divisible"):
         TransformerEncoderBlock(num_heads=3, intermediate_dim=8)(X)

@@ -5,9 +5,22 @@
 Layers store the name in their config and look the function up here.
 """
 import keras
+from keras import ops
+
+
+def gelu(x):
+    """Exact (erf) GELU, x · Φ(x), written as ``x * ((erf(x / √2) + 1) * 0.5)``.
+
+    Same function as ``keras.activations.gelu(x, approximate=False)`` (within 1e-6),
+    but in the op order TensorFlow's remapper fuses into a preceding ``MatMul +
+    BiasAdd`` under oneDNN (Keras' version uses ``erfc``, which it does not fuse after
+    a 2-D matmul); unfused it is also one op cheaper.
+    """
+    return x * ((ops.erf(x * 0.7071067811865476) + 1.0) * 0.5)
+
 
 ACTIVATIONS = {
-    "gelu": lambda x: keras.activations.gelu(x, approximate=False),
+    "gelu": gelu,
     "gelu_approximate": lambda x: keras.activations.gelu(x, approximate=True),
     "relu": keras.activations.relu,
     "tanh": keras.activations.tanh,

@@ -14,6 +14,7 @@ from keras import ops
 
 from kerasllm.layers.dropout import Dropout
 from kerasllm.layers.initializers import clone_initializer
+from kerasllm.layers.plain_matmul import is_plain, matmul_bias
 
 _NEG_INF = -1e9  # added to masked logits; the softmax runs in float32
 
@@ -107,30 +108,22 @@ class MultiHeadAttention(keras.layers.Layer):
         return ops.where(allowed, 0.0, _NEG_INF)
 
     # The projections run as plain 2-D matmuls on the EinsumDense sublayers' own
-    # kernels (their weights, names and layout unchanged) instead of calling the
-    # sublayers: TensorFlow's CPU kernels ran "btd,dnh->btnh" as Einsum or a
-    # broadcast BatchMatMulV2 at about half the speed of a MatMul of the same FLOPs
-    # (profile of all-MiniLM-L6-v2 over 20 BBC batches of 32: attention 5.4 s
-    # against 3.4 s this way, the encoder alone ~15 % faster). Projections that read
-    # the same tensor (Q, K, V in self-attention) share one matmul with their
-    # kernels side by side. Quantized sublayers keep their own call.
-
-    def _plain(self, layers):
-        return all(getattr(layer, "quantization_mode", None) is None for layer in layers)
+    # kernels (``kerasllm.layers.plain_matmul`` says why and what it measured);
+    # projections that read the same tensor (Q, K, V in self-attention) share one
+    # matmul with their kernels side by side.
 
     def _heads(self, x, layers):
         """(B, T, D) -> one (B, T, N, H) per EinsumDense "btd,dnh->btnh" layer, one matmul."""
-        if not self._plain(layers):
+        if not is_plain(layers):
             return [layer(x) for layer in layers]
         dtype = self.compute_dtype
         kernels = [ops.cast(layer.kernel, dtype) for layer in layers]  # (D, N, H) each
         widths = [k.shape[1] * k.shape[2] for k in kernels]
         kernel = ops.concatenate([ops.reshape(k, (k.shape[0], w)) for k, w in zip(kernels, widths)],
                                  axis=1)  # (D, sum N*H)
-        y = ops.matmul(ops.reshape(x, (-1, kernel.shape[0])), kernel)  # (B*T, sum N*H)
-        if self.use_bias:
-            y = y + ops.concatenate([ops.reshape(ops.cast(layer.bias, dtype), (w,))
-                                     for layer, w in zip(layers, widths)], axis=0)
+        bias = ops.concatenate([ops.reshape(ops.cast(layer.bias, dtype), (w,))
+                                for layer, w in zip(layers, widths)], axis=0) if self.use_bias else None
+        y = matmul_bias(ops.reshape(x, (-1, kernel.shape[0])), kernel, bias)  # (B*T, sum N*H)
         batch, length = ops.shape(x)[0], ops.shape(x)[1]
         parts = [y] if len(widths) == 1 else ops.split(
             y, [sum(widths[:i + 1]) for i in range(len(widths) - 1)], axis=-1)
@@ -139,14 +132,13 @@ class MultiHeadAttention(keras.layers.Layer):
 
     def _merge_heads(self, context):
         """(B, T, N, Hv) -> (B, T, D) through the output EinsumDense's kernel, one matmul."""
-        if not self._plain([self.output_dense]):
+        if not is_plain([self.output_dense]):
             return self.output_dense(context)
         dtype = self.compute_dtype
         heads, head_dim, hidden = self.output_dense.kernel.shape
         kernel = ops.reshape(ops.cast(self.output_dense.kernel, dtype), (heads * head_dim, hidden))
-        y = ops.matmul(ops.reshape(context, (-1, heads * head_dim)), kernel)  # (B*T, D)
-        if self.use_bias:
-            y = y + ops.cast(self.output_dense.bias, dtype)
+        bias = ops.cast(self.output_dense.bias, dtype) if self.use_bias else None
+        y = matmul_bias(ops.reshape(context, (-1, heads * head_dim)), kernel, bias)  # (B*T, D)
         return ops.reshape(y, (ops.shape(context)[0], ops.shape(context)[1], hidden))
 
     def _project(self, query, key, value):

@@ -7,6 +7,7 @@ from kerasllm.layers.activations import get_activation
 from kerasllm.layers.dropout import Dropout
 from kerasllm.layers.initializers import clone_initializer
 from kerasllm.layers.multi_head_attention import MultiHeadAttention
+from kerasllm.layers.plain_matmul import dense_2d, is_plain
 
 
 @keras.saving.register_keras_serializable(package="kerasllm")
@@ -94,8 +95,14 @@ class TransformerEncoderBlock(keras.layers.Layer):
         return self.dropout_layer(y, training=training)
 
     def _feed_forward_branch(self, x, training):
-        y = self._activation_fn(self.intermediate_dense(x))  # (B, T, I)
-        return self.dropout_layer(self.output_dense(y), training=training)  # (B, T, H)
+        if not is_plain([self.intermediate_dense, self.output_dense]):
+            y = self._activation_fn(self.intermediate_dense(x))  # (B, T, I)
+            return self.dropout_layer(self.output_dense(y), training=training)  # (B, T, H)
+        # As 2-D MatMul + BiasAdd (+ GELU) that TensorFlow fuses (kerasllm.layers.plain_matmul).
+        y = ops.reshape(x, (-1, x.shape[-1]))  # (B*T, H)
+        y = self._activation_fn(dense_2d(self.intermediate_dense, y))  # (B*T, I)
+        y = ops.reshape(dense_2d(self.output_dense, y), ops.shape(x))  # (B, T, H)
+        return self.dropout_layer(y, training=training)
 
     def call(self, inputs, padding_mask=None, training=None, query_positions=None):
         x = inputs  # (B, T, H)
