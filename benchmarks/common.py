@@ -14,13 +14,14 @@ import statistics
 import sys
 import time
 
-os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-
 BENCH_DIR = os.path.dirname(os.path.abspath(__file__))
 REPO_DIR = os.path.dirname(BENCH_DIR)
 if REPO_DIR not in sys.path:  # `python benchmarks/run.py` from anywhere
     sys.path.insert(0, REPO_DIR)
+
+# Before any TensorFlow import: kerasllm's environment defaults (Keras backend, oneDNN),
+# so every benchmark runs TensorFlow as a user's kerasllm job does.
+import kerasllm  # noqa: E402,F401
 
 
 @dataclasses.dataclass
@@ -74,6 +75,15 @@ def gpu_names():
     return names
 
 
+def _onednn_enabled(tf):
+    """Whether TensorFlow runs its oneDNN CPU kernels (None when it cannot say)."""
+    try:
+        from tensorflow.python.util import _pywrap_util_port
+        return bool(_pywrap_util_port.IsMklEnabled())
+    except (ImportError, AttributeError):
+        return None
+
+
 def machine_info():
     """What the numbers were measured on; ``label`` names the results files."""
     import keras
@@ -96,6 +106,7 @@ def machine_info():
         "tensorflow": tf.__version__,
         "keras": keras.__version__,
         "keras_hub": hub_version,
+        "tensorflow_onednn": _onednn_enabled(tf),
         "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
     }
 

@@ -104,10 +104,11 @@ def _machine_lines(machine):
     gpu = ", ".join(machine.get("gpus") or []) or "none"
     load = machine.get("load_average_at_start")
     load_text = ", ".join(f"{x:.2f}" for x in load) if load else "n/a"
+    onednn = {True: "on", False: "off"}.get(machine.get("tensorflow_onednn"), "not recorded")
     return [
         f"- CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores); GPU: {gpu}",
         f"- TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, "
-        f"keras-hub {machine['keras_hub']}, Python {machine['python']}",
+        f"keras-hub {machine['keras_hub']}, Python {machine['python']}; TensorFlow oneDNN kernels: {onednn}",
         f"- load average at the start of the latest run (1/5/15 min): {load_text}",
     ]
 
