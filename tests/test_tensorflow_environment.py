@@ -1,7 +1,10 @@
 """The TensorFlow settings importing kerasllm chooses (kerasllm/__init__.py), and that a user's own win."""
 import os
+import platform
 import subprocess
 import sys
+
+import pytest
 
 PROBE = ("import kerasllm, tensorflow\n"
          "from tensorflow.python.util import _pywrap_util_port\n"
@@ -18,6 +21,8 @@ def _onednn_in_a_fresh_process(user_setting):
     return out.stdout.strip().splitlines()[-1]
 
 
+@pytest.mark.skipif(platform.machine() not in ("x86_64", "AMD64"),
+                    reason="TensorFlow's pip builds have oneDNN CPU kernels on x86-64 only")
 def test_onednn_kernels_are_on_unless_the_user_turned_them_off():
     assert _onednn_in_a_fresh_process(None) == "True"  # even on CPUs where TF defaults to off
     assert _onednn_in_a_fresh_process("0") == "False"
