@@ -14,7 +14,7 @@ def gelu(x):
     Same function as ``keras.activations.gelu(x, approximate=False)`` (within 1e-6),
     but in the op order TensorFlow's remapper fuses into a preceding ``MatMul +
     BiasAdd`` under oneDNN (Keras' version uses ``erfc``, which it does not fuse after
-    a 2-D matmul); unfused it is also one op cheaper.
+    a 2-D matmul). Without oneDNN the two forms cost the same (MiniLM encoder 7.08 vs 7.12 s).
     """
     return x * ((ops.erf(x * 0.7071067811865476) + 1.0) * 0.5)
 
