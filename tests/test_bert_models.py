@@ -1,4 +1,6 @@
 """BERT models: shapes, masks, fit with default compile, .keras round trips, presets."""
+import warnings
+
 import keras
 import numpy as np
 import pytest
@@ -8,7 +10,8 @@ from kerasllm.errors import ConfigError
 from kerasllm.param_count import count_parameters
 from kerasllm.presets import load_preset
 from kerasllm.models import (BertClassifier, BertEncoder, BertMaskedLM, BertNSP,
-                             BertPretrainer, BertSentenceOrder)
+                             BertPretrainer, BertQuestionAnswering, BertSentenceOrder,
+                             BertTokenClassifier)
 
 B, T, P, V, H = 8, 12, 3, 60, 16
 TINY = {"vocabulary_size": V, "num_layers": 2, "num_heads": 2, "hidden_dim": H,
@@ -43,7 +46,11 @@ def _fit_loss_goes_down(model, x, y, sample_weight=None, **compile_kwargs):
     data = (x, y) if sample_weight is None else (x, y, sample_weight)
     ds = tf.data.Dataset.from_tensor_slices(data).batch(4).repeat()
     model.compile(optimizer=keras.optimizers.Adam(5e-3), **compile_kwargs)
-    history = model.fit(ds, steps_per_epoch=2, epochs=4, verbose=0).history
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        history = model.fit(ds, steps_per_epoch=2, epochs=4, verbose=0).history
+    # every trainable weight is on the loss's path (an unread pooler is not trainable)
+    assert not [str(w.message) for w in caught if "Gradients do not exist" in str(w.message)]
     losses = history["loss"]
     assert np.all(np.isfinite(losses)) and losses[-1] < losses[0], losses
     return history
@@ -168,6 +175,25 @@ def test_mean_pooled_classifier_reads_the_mean_of_the_real_tokens(tmp_path):
     assert loaded.pooling == "mean" and not loaded.encoder.pooler.trainable
     with pytest.raises(ValueError, match="pooling must be one of"):
         BertClassifier(BertEncoder(**TINY), num_classes=3, pooling="max")
+
+
+def test_the_pooler_trains_only_where_the_task_reads_it():
+    """Unread, it would get no gradients (keras warns each step) and optimizer slots; an
+    encoder handed on from a masked LM trains it again; a frozen encoder stays frozen."""
+    def pooler_trains(model):
+        return any("pooler" in v.path for v in model.trainable_variables)
+
+    encoder = BertEncoder(**TINY)
+    assert not pooler_trains(BertMaskedLM(encoder))
+    assert pooler_trains(BertPretrainer(encoder))
+    assert not pooler_trains(BertTokenClassifier(encoder, num_classes=3))
+    assert not pooler_trains(BertQuestionAnswering(encoder))
+    assert not pooler_trains(BertClassifier(encoder, num_classes=3, pooling="mean"))
+    assert pooler_trains(BertClassifier(encoder, num_classes=3))
+    assert pooler_trains(BertSentenceOrder(encoder))
+    encoder.trainable = False
+    frozen = BertNSP(encoder)
+    assert [v.path for v in frozen.trainable_variables] == [v.path for v in frozen.nsp_head.weights]
 
 
 @pytest.mark.slow  # fit + save/load: ~20-30 s of CPU on 2 cores

@@ -42,9 +42,7 @@ class BertClassifier(BertTask):
         if pooling not in self.POOLINGS:
             raise ValueError(f"pooling must be one of {self.POOLINGS}, received {pooling!r}.")
         self.pooling = pooling
-        self.encoder = encoder
-        if pooling == "mean":  # the pooler is off the path: no gradients, no optimizer slots
-            encoder.pooler.trainable = False
+        self._take_encoder(encoder)
         self.classification_head = ClassificationHead(
             num_classes, dropout=dropout, kernel_initializer=bert_kernel_initializer(),
             name="classification_head")
@@ -55,8 +53,15 @@ class BertClassifier(BertTask):
         self.num_classes = num_classes
         self.dropout = dropout
 
+    head_on_tokens = False  # taggers and QA set it: the head reads every token's state
+
+    def _reads_pooled_output(self):
+        return self.pooling == "cls" and not self.head_on_tokens
+
     def _features(self, outputs, padding_mask):
-        """What the head reads: here one (B, H) vector a text; taggers override it."""
+        """What the head reads: one (B, H) vector a text, or every token's (B, T, H)."""
+        if self.head_on_tokens:
+            return outputs["sequence_output"]  # (B, T, H)
         if self.pooling == "cls":
             return outputs["pooled_output"]  # (B, H)
         mean = keras.layers.GlobalAveragePooling1D(name="mean_pooling")

@@ -39,8 +39,11 @@ class BertMaskedLM(BertTask):
     >>> model.fit(dataset_of_x_y_weights, epochs=1)
     """
 
+    def _reads_pooled_output(self):
+        return False
+
     def __init__(self, encoder, **kwargs):
-        self.encoder = encoder
+        self._take_encoder(encoder)
         self.masked_lm_head = tied_masked_lm_head(encoder)
         inputs = bert_inputs(with_mask_positions=True)
         # the last layer runs only at the masked positions: the loss reads nothing else

@@ -33,7 +33,7 @@ class BertNSP(BertTask):
     head_name = "nsp_head"
 
     def __init__(self, encoder, **kwargs):
-        self.encoder = encoder
+        self._take_encoder(encoder)
         head = pair_head(self.head_name)
         setattr(self, self.head_name, head)
         inputs = bert_inputs()

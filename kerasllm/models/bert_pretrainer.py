@@ -31,7 +31,7 @@ class BertPretrainer(BertTask):
     """
 
     def __init__(self, encoder, mlm_weight=1.0, **kwargs):
-        self.encoder = encoder
+        self._take_encoder(encoder)
         self.masked_lm_head = tied_masked_lm_head(encoder)
         self.nsp_head = pair_head("nsp_head")
         inputs = bert_inputs(with_mask_positions=True)

@@ -30,8 +30,7 @@ class BertQuestionAnswering(BertClassifier):
     >>> model.compile(optimizer=keras.optimizers.AdamW(5e-5))
     """
 
-    def _features(self, outputs, padding_mask):
-        return outputs["sequence_output"]  # (B, T, H)
+    head_on_tokens = True
 
     def __init__(self, encoder, num_classes=2, dropout=0.0, **kwargs):
         if num_classes != 2:

@@ -28,6 +28,22 @@ class BertTask(PresetMixin, keras.Model):
     def _task_config(self):
         return {}
 
+    def _reads_pooled_output(self):
+        """Does this task's head read the encoder's pooled output? (see ``_take_encoder``)"""
+        return True
+
+    def _take_encoder(self, encoder):
+        """Hold ``encoder``, its pooler trainable only if this task reads the pooled output.
+
+        An unread pooler (masked LM, taggers, QA, mean pooling) gets no gradients:
+        keras warns "Gradients do not exist for variables ['pooler/dense/kernel', ...]"
+        and the optimizer would keep slots for it. Set on every build, so an encoder
+        passed on from a masked LM to NSP or a ``[CLS]`` classifier trains its pooler
+        again; a frozen encoder stays frozen. The weights are kept either way.
+        """
+        self.encoder = encoder
+        encoder.pooler.trainable = encoder.trainable and self._reads_pooled_output()
+
     def _default_compile(self):
         """dict with the ``loss`` and ``metrics`` / ``weighted_metrics`` to use by default."""
         return {"loss": sparse_ce(), "metrics": [accuracy()]}

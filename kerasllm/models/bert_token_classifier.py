@@ -30,8 +30,7 @@ class BertTokenClassifier(BertClassifier):
     >>> model.compile(optimizer=keras.optimizers.AdamW(5e-5))
     """
 
-    def _features(self, outputs, padding_mask):
-        return outputs["sequence_output"]  # (B, T, H)
+    head_on_tokens = True
 
     def _default_compile(self):
         return {"loss": sparse_ce(masked=True), "metrics": None,
