@@ -85,3 +85,28 @@ def test_unwritable_checkpoint_dir_is_one_line_and_keeps_the_last_good_one(tmp_p
         ckpt.save(2)
     assert "\n" not in str(err.value)
     assert sorted(p.name for p in good.iterdir()) == before and latest_step(good) == 1
+
+
+def test_a_checkpoint_of_another_model_is_refused_in_one_line_and_kept(tmp_path):
+    """Resuming with a model whose variables differ (its config, or the kerasllm version that
+    wrote the run) names both counts and both ways out, and changes no file."""
+    import keras
+    import numpy as np
+
+    from kerasllm.errors import KerasLLMError
+    from kerasllm.training.checkpoint import ResumableCheckpoint
+
+    def fit(model, callbacks):
+        model.compile(optimizer="adam", loss="mse")
+        model.fit(np.ones((4, 3)), np.ones((4, 2)), epochs=1, verbose=0, callbacks=callbacks)
+
+    run = tmp_path / "checkpoints"
+    fit(keras.Sequential([keras.Input((3,)), keras.layers.Dense(2)]),
+        [ResumableCheckpoint(run, run, every=1, steps_per_epoch=10)])
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    other = keras.Sequential([keras.Input((3,)), keras.layers.Dense(4), keras.layers.Dense(2)])
+    with pytest.raises(KerasLLMError, match=r"ckpt-1.npz: checkpoint holds \d+ variables, the model "
+                       r"has \d+.*kerasllm version that wrote it.*--overwrite") as err:
+        fit(other, [ResumableCheckpoint(run, run, every=1, steps_per_epoch=10)])
+    assert "\n" not in str(err.value)
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before

@@ -120,7 +120,9 @@ class ResumableCheckpoint(keras.callbacks.Callback):
         if len(values) != len(variables) + len(metric_vars):
             raise KerasLLMError(
                 f"{path}: checkpoint holds {len(values)} variables, the model has "
-                f"{len(variables) + len(metric_vars)}; the run's config changed - pass --overwrite.")
+                f"{len(variables) + len(metric_vars)}: the run's config or kerasllm changed since it was "
+                f"written. Resume it with the kerasllm version that wrote it, or pass --overwrite to "
+                f"start afresh.")
         carried = self._carried_indices(variables)
         self._assign([v for i, v in enumerate(variables) if i not in carried],
                      [x for i, x in enumerate(values[:len(variables)]) if i not in carried], path)
