@@ -62,6 +62,20 @@ def _cpu_model():
     return platform.processor() or platform.machine()
 
 
+_ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # what sets TF's kernels and bf16 default
+
+
+def _cpu_isa():
+    """The vector extensions among ``_ISA_FLAGS`` this CPU has: two hosts with one model name
+    ("AMD EPYC") can differ here, and with them oneDNN, bfloat16 and every timing."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
+    except OSError:
+        return []
+    return [flag for flag in _ISA_FLAGS if flag in flags]
+
+
 def _slug(text):
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
 
@@ -101,6 +115,7 @@ def machine_info():
         "label": label,
         "cpu_model": cpu,
         "cpu_cores": cores,
+        "cpu_isa": _cpu_isa(),
         "gpus": gpus,
         "python": platform.python_version(),
         "tensorflow": tf.__version__,

@@ -28,7 +28,7 @@ import time
 import numpy as np
 
 import common  # noqa: F401  (environment + sys.path set-up first)
-from common import Stat, log
+from common import Stat, log, machine_info
 from report import target
 
 BATCH, LEARNING_RATE = 32, 5e-5
@@ -243,8 +243,11 @@ def main(argv=None):
         print(json.dumps(transformers_finetune(args.train, args.test, args.epochs, args.seed)))
         return
     variants = [tuple(v.split()) for v in (args.variant or [""])]
+    stamp = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+             "command": "python benchmarks/finetune_minilm.py " + " ".join(sys.argv[1:]), "machine": machine_info()}
     results, longest = compare(args.work, args.train_count, args.test_count, args.epochs, variants, args.repeats)
-    print(json.dumps(section(results, longest, args.train_count, args.test_count, args.epochs), indent=1))
+    print(json.dumps({**stamp, **section(results, longest, args.train_count, args.test_count, args.epochs)},
+                     indent=1))
 
 
 if __name__ == "__main__":

@@ -105,8 +105,9 @@ def _machine_lines(machine):
     load = machine.get("load_average_at_start")
     load_text = ", ".join(f"{x:.2f}" for x in load) if load else "n/a"
     onednn = {True: "on", False: "off"}.get(machine.get("tensorflow_onednn"), "not recorded")
+    isa = "".join(f", {flag}" for flag in machine.get("cpu_isa") or [])  # older files lack it
     return [
-        f"- CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores); GPU: {gpu}",
+        f"- CPU: {machine['cpu_model']} ({machine['cpu_cores']} cores{isa}); GPU: {gpu}",
         f"- TensorFlow {machine['tensorflow']}, Keras {machine['keras']}, "
         f"keras-hub {machine['keras_hub']}, Python {machine['python']}; TensorFlow oneDNN kernels: {onednn}",
         f"- load average at the start of the latest run (1/5/15 min): {load_text}",

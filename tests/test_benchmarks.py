@@ -1,6 +1,7 @@
 """The benchmark harness: FLOP formula, statistics, report writing, and a tiny end-to-end run."""
 import json
 import os
+import platform
 import subprocess
 import sys
 from types import SimpleNamespace
@@ -78,6 +79,8 @@ def test_tiny_run_writes_json_markdown_and_plots(tmp_path):
     [json_file] = tmp_path.glob("*-tiny.json")
     results = json.loads(json_file.read_text())
     assert results["machine"]["cpu_cores"] >= 1 and results["machine"]["tensorflow"]
+    if platform.machine() == "x86_64":  # every x86-64 host these run on has at least AVX2
+        assert "avx2" in results["machine"]["cpu_isa"]
     peak = results["benchmarks"]["matmul_peak"]
     assert 1e8 < peak["peak_flops"] < 1e16  # 0.1 GFLOP/s .. 10 PFLOP/s
     rows = {row["implementation"]: row for row in results["benchmarks"]["mfu"]["rows"]}
