@@ -147,7 +147,8 @@ def _train(args, work, run_dir):
         done = run_dir / "metrics.json"
         return json.loads(done.read_text()) if done.is_file() else None, None
     began = time.time()
-    metrics = train_lm(preset=args.preset, corpus=(str(work / "data" / "train.txt"),),
+    precision = {"precision": args.precision} if args.precision else {}  # None: the job's default
+    metrics = train_lm(**precision, preset=args.preset, corpus=(str(work / "data" / "train.txt"),),
                        eval=() if args.no_valid else (str(work / "data" / "valid.txt"),),
                        tokenizer="word",
                        vocab_size=10000, output=str(run_dir), overwrite=True,
@@ -164,6 +165,9 @@ def main(argv=None):
     parser.add_argument("--work", default="/tmp/kerasllm-lstm-recipe")
     parser.add_argument("--jit", default=None, action=argparse.BooleanOptionalAction)
     parser.add_argument("--deterministic", default=None, action=argparse.BooleanOptionalAction)
+    parser.add_argument("--precision", default=None, choices=["float32", "mixed_bfloat16", "mixed_float16"],
+                        help="[default: train-lm's, float32]; lstm_large on a CPU with bf16 units: "
+                             "mixed_bfloat16 with --no-jit is the fast pair")
     parser.add_argument("--loss", default=None, choices=["sum_over_time", "token_mean"],
                         help="[default: the preset's, sum_over_time]")
     parser.add_argument("--tag", default="", help="suffix of the result file names")
@@ -196,7 +200,7 @@ def main(argv=None):
               "learning_rate_by_step": [[s, v] for s, _, v in rates[::max(1, len(rates) // 60)]],
               "test_perplexity": test.get("perplexity"), "test_tokens": test.get("tokens"),
               "test_evaluation": test.get("state"), "paper_ptb": PAPER.get(args.preset),
-              "options": {"jit": args.jit, "deterministic": args.deterministic,
+              "options": {"jit": args.jit, "deterministic": args.deterministic, "precision": args.precision,
                           "loss": args.loss}}
     RESULTS.mkdir(exist_ok=True)
     out = RESULTS / f"lstm_recipe_{args.preset}{args.tag}.json"
