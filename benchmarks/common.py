@@ -68,12 +68,8 @@ _ISA_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_bf16")  # what sets TF's ke
 def _cpu_isa():
     """The vector extensions among ``_ISA_FLAGS`` this CPU has: two hosts with one model name
     ("AMD EPYC") can differ here, and with them oneDNN, bfloat16 and every timing."""
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        return []
-    return [flag for flag in _ISA_FLAGS if flag in flags]
+    from kerasllm.training.fast_defaults import cpu_flags
+    return [flag for flag in _ISA_FLAGS if flag in cpu_flags()]
 
 
 def _slug(text):

@@ -45,6 +45,16 @@ def single_device(options):
 
 
 @functools.lru_cache(maxsize=1)
+def cpu_flags():
+    """The CPU's feature flags from ``/proc/cpuinfo`` (empty where there is none: not Linux)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            return tuple(next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), []))
+    except OSError:
+        return ()
+
+
+@functools.lru_cache(maxsize=1)
 def native_bf16():
     """``(device, has_bf16, why)``: the device jobs run on and whether it computes bfloat16 natively."""
     import tensorflow as tf
@@ -53,12 +63,7 @@ def native_bf16():
     if gpus:
         capability = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
         return "gpu", bool(capability and capability >= (8, 0)), f"GPU compute capability {capability}"
-    try:
-        with open("/proc/cpuinfo") as f:
-            flags = next((line.split(":", 1)[1].split() for line in f if line.startswith("flags")), [])
-    except OSError:
-        flags = []
-    found = [flag for flag in _CPU_BF16_FLAGS if flag in flags]
+    found = [flag for flag in _CPU_BF16_FLAGS if flag in cpu_flags()]
     return "cpu", bool(found), f"CPU flags {', '.join(found)}" if found else "CPU without bfloat16 units"
 
 
