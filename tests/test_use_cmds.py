@@ -111,6 +111,12 @@ def test_evaluate_pretraining_on_a_corpus(tmp_path):
     assert first == again  # fixed seed -> same masks and pairs
     assert first["masked_tokens"] > 0 and first["examples"] > 0
     assert 0.0 <= first["masked_lm_accuracy"] <= 1.0 and 0.0 <= first["nsp_accuracy"] <= 1.0
+    from kerasllm.evaluation import _pretraining_dataset
+    from kerasllm.runs import load_run
+    labels = np.concatenate([np.asarray(y["nsp"]) for _, y, _ in
+                             _pretraining_dataset(load_run(tmp_path / "pt", model=False), [str(corpus)], 8, 3)])
+    assert first["nsp_majority_rate"] == pytest.approx(max(labels.mean(), 1 - labels.mean()))
+    assert 0.5 <= first["nsp_majority_rate"] <= 1.0
     # an untrained model with BERT's 0.02 init is close to uniform over the vocabulary
     assert first["masked_lm_loss"] == pytest.approx(np.log(len(BERT_VOCAB)), abs=0.5)
 
