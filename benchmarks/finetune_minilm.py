@@ -244,7 +244,8 @@ def main(argv=None):
         return
     variants = [tuple(v.split()) for v in (args.variant or [""])]
     stamp = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
-             "command": "python benchmarks/finetune_minilm.py " + " ".join(sys.argv[1:]), "machine": machine_info()}
+             "command": "python benchmarks/finetune_minilm.py " + " ".join(sys.argv[1:]),
+             "machine": machine_info()}
     results, longest = compare(args.work, args.train_count, args.test_count, args.epochs, variants, args.repeats)
     print(json.dumps({**stamp, **section(results, longest, args.train_count, args.test_count, args.epochs)},
                      indent=1))
