@@ -138,7 +138,7 @@ def pretraining_metrics(model, task, batches, max_examples=None):
     from kerasllm.inference import compiled
 
     task = tasks.get(task)
-    pair_name = "sop_accuracy" if "sop" in task.name else "nsp_accuracy"
+    pair = "sop" if "sop" in task.name else "nsp"
     mlm_hits = mlm_loss = mlm_count = 0.0
     pair_true, pair_pred, rows = [], [], 0
     for batch in batches:
@@ -168,10 +168,11 @@ def pretraining_metrics(model, task, batches, max_examples=None):
                        masked_tokens=int(mlm_count))
     if pair_true:
         labels = np.concatenate(pair_true)
-        metrics[pair_name] = accuracy(labels, np.concatenate(pair_pred))
+        metrics[f"{pair}_accuracy"] = accuracy(labels, np.concatenate(pair_pred))
         # what always answering the commoner label scores: pairs cut from real documents are not
         # exactly 50/50 (0.54-0.55 on the BBC test articles), so NSP is judged against this
-        metrics[pair_name.replace("accuracy", "majority_rate")] = float(max(labels.mean(), 1 - labels.mean()))
+        positive = float(labels.mean())
+        metrics[f"{pair}_majority_rate"] = max(positive, 1.0 - positive)
     metrics["examples"] = rows
     return metrics
 

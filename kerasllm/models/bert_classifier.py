@@ -37,6 +37,7 @@ class BertClassifier(BertTask):
     """
 
     POOLINGS = ("cls", "mean")
+    head_on_tokens = False  # taggers and QA set it: the head reads every token's state
 
     def __init__(self, encoder, num_classes, dropout=0.1, pooling="cls", **kwargs):
         if pooling not in self.POOLINGS:
@@ -52,8 +53,6 @@ class BertClassifier(BertTask):
         super().__init__(inputs=inputs, outputs=self._outputs(logits), **kwargs)
         self.num_classes = num_classes
         self.dropout = dropout
-
-    head_on_tokens = False  # taggers and QA set it: the head reads every token's state
 
     def _reads_pooled_output(self):
         return self.pooling == "cls" and not self.head_on_tokens
