@@ -232,6 +232,20 @@ def test_pretraining_models_equal_the_full_encoder_then_the_heads():
     np.testing.assert_allclose(  # its own head, the shared encoder
         masked_lm(x, training=False),
         masked_lm.masked_lm_head(encoded["sequence_output"], x["mask_positions"]), atol=1e-5)
+    # ... nor the NSP loss's gradients through the shared encoder (what NSP learns from)
+    labels = _labels()
+    ce = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    weights = [w for w in pretrainer.encoder.trainable_weights
+               if not w.path.endswith("key/bias")]  # softmax ignores a key bias: its gradient is 0
+    with tf.GradientTape(persistent=True) as tape:
+        via_pretrainer = ce(labels, pretrainer(x, training=False)["nsp"])
+        via_encoder = ce(labels, pretrainer.nsp_head(
+            pretrainer.encoder(encoder_x, training=False)["pooled_output"]))
+    got_g, want_g = ([tf.convert_to_tensor(g) for g in tape.gradient(loss, weights)]
+                     for loss in (via_pretrainer, via_encoder))
+    assert float(tf.linalg.global_norm(want_g)) > 1e-3  # the loss does reach the encoder
+    for got, want in zip(got_g, want_g):
+        np.testing.assert_allclose(got, want, atol=1e-6)
 
 
 @pytest.mark.parametrize("cls,kwargs", [(BertEncoder, {}), (BertMaskedLM, {}),
