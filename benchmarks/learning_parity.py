@@ -6,7 +6,9 @@ and fed, tensor for tensor, to each implementation:
 
 - ``kerasllm-mlm``: kerasllm ``BertMaskedLM``;
 - ``keras-hub-mlm``: keras-hub ``BertMaskedLM`` (``BertBackbone`` with the same sizes);
-- ``kerasllm-mlm+nsp``: kerasllm ``BertPretrainer`` (the same rows, plus the NSP labels).
+- ``kerasllm-mlm+nsp``: kerasllm ``BertPretrainer`` (the same rows, plus the NSP labels);
+  with ``--mlm-weight W`` (W != 1) its runs are named ``kerasllm-mlm+nsp-wW`` and sit beside
+  the weight-1 runs in the same JSON.
 
 All three: the preset's sizes, dropout 0.1, GELU (tanh approximation, what
 keras-hub's backbone hard-codes), the same WordPiece vocabulary, kerasllm's
@@ -45,9 +47,9 @@ def _kerasllm_mlm(config):
     return BertMaskedLM(kerasllm_encoder(config)), {}
 
 
-def _kerasllm_pretrainer(config):
+def _kerasllm_pretrainer(config, mlm_weight=1.0):
     from kerasllm.models import BertPretrainer
-    return BertPretrainer(kerasllm_encoder(config)), {}
+    return BertPretrainer(kerasllm_encoder(config), mlm_weight=mlm_weight), {}
 
 
 def _kerashub_mlm(config):
@@ -71,7 +73,8 @@ def build(impl, config, recipe, args):
     from kerasllm.training import optimizers
 
     task, builder = IMPLS[impl]
-    model, compile_args = builder(config)
+    model, compile_args = builder(config, **({"mlm_weight": args.mlm_weight}
+                                             if builder is _kerasllm_pretrainer else {}))
     optimizer = optimizers.adamw(args.learning_rate, args.warmup_steps, args.steps,
                                  recipe.weight_decay, recipe.clipnorm)
     model.compile(optimizer=optimizer, jit_compile=args.jit, **compile_args)
@@ -115,12 +118,19 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args, progress=lamb
     history = model.fit(data, epochs=1, steps_per_epoch=args.steps, verbose=0,
                         callbacks=[HeldOutEvaluation(held, task, args.eval_every, curve)])
     wall = time.perf_counter() - began
-    return {"impl": impl, "seed": seed, "task": task, "finished": True, "parameters": params,
+    return {"impl": run_name(impl, args), "seed": seed, "task": task, "finished": True,
+            "parameters": params, "mlm_weight": args.mlm_weight if task == "mlm+nsp" else None,
             "curve": curve.points,
             "final": curve.points[-1], "train_loss_last": history.history["loss"][-1],
             "wall_s": round(wall, 1), "load_average_at_end": list(os.getloadavg()),
             "fed_sha256": parity_data.digest(data),
             "mlm_sha256": parity_data.digest(parity_data.dataset(stacked, "mlm"))}
+
+
+def run_name(impl, args):
+    """``impl``, or ``kerasllm-mlm+nsp-wW`` for the pretrainer at ``--mlm-weight W`` (W != 1)."""
+    return f"{impl}-w{args.mlm_weight:g}" if IMPLS[impl][0] == "mlm+nsp" and args.mlm_weight != 1 \
+        else impl
 
 
 def _settings(args, vocab_size):
@@ -166,6 +176,8 @@ def parse(argv=None):
     parser.add_argument("--learning-rate", type=float, default=1e-3)
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--eval-every", type=int, default=200)
+    parser.add_argument("--mlm-weight", type=float, default=1.0,
+                        help="BertPretrainer's MLM loss weight (kerasllm pretrain --mlm-weight).")
     parser.add_argument("--eval-examples", type=int, default=512)
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--jit", default=False, action=argparse.BooleanOptionalAction)
@@ -202,9 +214,10 @@ def main(argv=None):
         stacked = parity_data.training_batches(train_file, tokenizer, seed, args.batch_size,
                                                args.seq_length, args.steps)
         for impl in args.impl:
-            log(f"{args.preset} seed {seed} {impl}: {args.steps} steps")
-            def progress(points, impl=impl, seed=seed):
-                save(result, {"impl": impl, "seed": seed, "finished": False, "curve": points}, out)
+            name = run_name(impl, args)
+            log(f"{args.preset} seed {seed} {name}: {args.steps} steps")
+            def progress(points, name=name, seed=seed):
+                save(result, {"impl": name, "seed": seed, "finished": False, "curve": points}, out)
 
             run = train_one(impl, seed, stacked, held_out, config, recipe, args, progress)
             run["batches"] = parity_data.batch_summary(stacked)

@@ -38,6 +38,10 @@ def test_nsp_hurting_mlm_beyond_noise_and_nsp_near_chance_are_both_flagged():
     mlm_goal, nsp_goal = goals({"kerasllm-mlm": mlm, "kerasllm-mlm+nsp": nsp}, nsp_majority=0.553)
     assert mlm_goal["candidate"] == "kerasllm-mlm+nsp" and not mlm_goal["met"]
     assert not nsp_goal["met"] and nsp_goal["majority_class"] == 0.553
+    weighted = dict(_row([0.31, 0.32, 0.33]), nsp_accuracy=mean_se([0.70, 0.72, 0.74]))
+    checks = goals({"kerasllm-mlm": mlm, "kerasllm-mlm+nsp": nsp, "kerasllm-mlm+nsp-w0.1": weighted})
+    assert [(c.get("candidate"), c["met"]) for c in checks] == [
+        ("kerasllm-mlm+nsp", False), (None, False), ("kerasllm-mlm+nsp-w0.1", True), (None, True)]
 
 
 def test_a_stopped_run_keeps_its_curve_but_stays_out_of_the_summary():
@@ -68,13 +72,16 @@ def test_tiny_run_feeds_both_libraries_identical_batches_and_records_the_curves(
     out = tmp_path / "parity.json"
     common = TINY + ["--work", str(tmp_path / "work"), "--output", str(out)]
     learning_parity.main(common + ["--seeds", "0", "1", "--impl", "kerasllm-mlm", "keras-hub-mlm"])
-    # a second invocation adds MLM+NSP runs; the stream is drawn again from the seed
+    # later invocations add MLM+NSP runs (a second MLM weight beside the first); the stream
+    # is drawn again from the seed
     learning_parity.main(common + ["--seeds", "0", "--impl", "kerasllm-mlm+nsp"])
+    learning_parity.main(common + ["--seeds", "0", "--impl", "kerasllm-mlm+nsp", "--mlm-weight", "0.1"])
     result = json.loads(out.read_text())
     runs = {(r["impl"], r["seed"]): r for r in result["runs"]}
     assert set(runs) == {("kerasllm-mlm", 0), ("keras-hub-mlm", 0), ("kerasllm-mlm", 1),
-                         ("keras-hub-mlm", 1), ("kerasllm-mlm+nsp", 0)}
-    same = {runs[(impl, 0)]["mlm_sha256"] for impl in ("kerasllm-mlm", "keras-hub-mlm", "kerasllm-mlm+nsp")}
+                         ("keras-hub-mlm", 1), ("kerasllm-mlm+nsp", 0), ("kerasllm-mlm+nsp-w0.1", 0)}
+    same = {runs[(impl, 0)]["mlm_sha256"] for impl in ("kerasllm-mlm", "keras-hub-mlm", "kerasllm-mlm+nsp",
+                                                      "kerasllm-mlm+nsp-w0.1")}
     assert len(same) == 1  # one stream: identical token ids, mask positions, targets, weights
     assert runs[("keras-hub-mlm", 0)]["fed_sha256"] == runs[("kerasllm-mlm", 0)]["fed_sha256"]
     assert runs[("kerasllm-mlm+nsp", 0)]["fed_sha256"] != runs[("kerasllm-mlm+nsp", 0)]["mlm_sha256"]
@@ -84,7 +91,11 @@ def test_tiny_run_feeds_both_libraries_identical_batches_and_records_the_curves(
         assert 0.0 <= run["final"]["masked_lm_accuracy"] <= 1.0 and run["final"]["masked_lm_loss"] > 0
         assert run["batches"]["steps"] == 4 and run["batches"]["sequences"] == 16
     assert "nsp_accuracy" in runs[("kerasllm-mlm+nsp", 0)]["final"]
+    assert runs[("kerasllm-mlm+nsp-w0.1", 0)]["mlm_weight"] == 0.1
+    weighted = runs[("kerasllm-mlm+nsp-w0.1", 0)]["curve"][1]  # same batches, another objective
+    assert weighted != runs[("kerasllm-mlm+nsp", 0)]["curve"][1]
     assert result["summary"]["keras-hub-mlm"]["masked_lm_accuracy"]["n"] == 2
-    assert [g["candidate"] for g in result["goals"][:2]] == ["kerasllm-mlm", "kerasllm-mlm+nsp"]
+    assert [g.get("candidate") for g in result["goals"]] == [
+        "kerasllm-mlm", "kerasllm-mlm+nsp", None, "kerasllm-mlm+nsp-w0.1", None]
     assert result["held_out"]["examples"] == 8 and result["differences"]
     assert out.with_suffix(".png").stat().st_size > 10_000

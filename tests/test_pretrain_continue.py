@@ -111,3 +111,22 @@ def test_held_out_metrics_while_pretraining_and_in_evaluate(data, base, tmp_path
     metrics = json.loads((tmp_path / "m.json").read_text())
     assert metrics["masked_lm_perplexity"] == pytest.approx(math.exp(metrics["masked_lm_loss"]))
     assert 0.0 <= metrics["nsp_accuracy"] <= 1.0
+
+
+def test_mlm_weight_scales_the_masked_lm_loss_and_is_kept(data, base, tmp_path):
+    out = tmp_path / "weighted"
+    result = pretrain(data, out, "--init", str(base), "--mlm-weight", "0.25",
+                      "--learning-rate", "1e-20")
+    assert result.exit_code == 0, result.output[-3000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["loss"] == pytest.approx(0.25 * metrics["mlm_loss"] + metrics["nsp_loss"],
+                                            rel=1e-4)
+    assert load_run(out).model.mlm_weight == 0.25  # saved with the run, read by resume
+    # resuming the run with another weight would train another objective: refused, one line
+    result = pretrain(data, out, "--init", str(base), "--mlm-weight", "0.5",
+                      "--learning-rate", "1e-20")
+    assert result.exit_code != 0 and "key 'mlm_weight': 0.25 there, 0.5 now" in result.output
+    assert "Traceback" not in result.output and (out / "model.keras").is_file()
+    result = pretrain(data, tmp_path / "mlm", "--mlm-weight", "0.25", task="mlm")
+    assert result.exit_code != 0 and "--task mlm has no such pair" in result.output
+    assert "Traceback" not in result.output

@@ -31,6 +31,10 @@ class PretrainOptions(CommonOptions):
         f"{DEFAULT_SEQ_LENGTH}]."))
     max_predictions: int = option(20, at_least=1, help="Masked positions per sequence.")
     masked_lm_prob: float = option(0.15, above=0, below=1)
+    mlm_weight: Optional[float] = option(above=0, help=(
+        "Weight of the masked-LM loss beside the NSP / SOP loss (--task mlm+nsp or mlm+sop) "
+        "[default: 1, BERT's sum]. Below 1 gives the pair task a larger share of the shared "
+        "encoder's update: MLM's gradient there is ~20x NSP's (README, 'Learning parity')."))
     init: Optional[str] = option(help=(
         "Continue pretraining this BERT run (pretrain or import-hf): its vocabulary, sizes and "
         "encoder; heads kept where the task has them [default: none, a fresh --preset model]."))
@@ -48,3 +52,6 @@ class PretrainOptions(CommonOptions):
         if bool(self.corpus) == bool(self.examples):
             raise KerasLLMError("Pass exactly one of --corpus GLOB or --examples DIR "
                                 f"(received {'both' if self.corpus else 'neither'}).")
+        if self.mlm_weight is not None and tasks.get(self.task).model != "BertPretrainer":
+            raise KerasLLMError(f"--mlm-weight weighs masked LM against NSP / SOP; --task "
+                                f"{self.task} has no such pair (use --task mlm+nsp or mlm+sop).")
