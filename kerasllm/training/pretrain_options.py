@@ -34,7 +34,8 @@ class PretrainOptions(CommonOptions):
     mlm_weight: Optional[float] = option(above=0, help=(
         "Weight of the masked-LM loss beside the NSP / SOP loss (--task mlm+nsp or mlm+sop) "
         "[default: 1, BERT's sum]. Below 1 gives the pair task a larger share of the shared "
-        "encoder's update: MLM's gradient there is ~20x NSP's (README, 'Learning parity')."))
+        "encoder's update, which a pretrained encoder needs for NSP to learn in a short run, at "
+        "some cost in MLM (README, 'Learning parity')."))
     init: Optional[str] = option(help=(
         "Continue pretraining this BERT run (pretrain or import-hf): its vocabulary, sizes and "
         "encoder; heads kept where the task has them [default: none, a fresh --preset model]."))
