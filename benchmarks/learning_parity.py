@@ -74,7 +74,7 @@ def build(impl, config, recipe, args):
 
     task, builder = IMPLS[impl]
     model, compile_args = builder(config, **({"mlm_weight": args.mlm_weight}
-                                             if builder is _kerasllm_pretrainer else {}))
+                                             if task == "mlm+nsp" else {}))
     optimizer = optimizers.adamw(args.learning_rate, args.warmup_steps, args.steps,
                                  recipe.weight_decay, recipe.clipnorm)
     model.compile(optimizer=optimizer, jit_compile=args.jit, **compile_args)
