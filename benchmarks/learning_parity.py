@@ -4,7 +4,9 @@ Per seed, one stream of MLM+NSP batches from the BBC training articles (the
 ``kerasllm pretrain --corpus`` stream, ``parity_data``) is materialised once
 and fed, tensor for tensor, to each implementation:
 
-- ``kerasllm-mlm``: kerasllm ``BertMaskedLM``;
+- ``kerasllm-mlm``: kerasllm ``BertMaskedLM`` (with ``--mlm-weight W``, W != 1: its loss times
+  W, named ``kerasllm-mlm-wW``: the control for the pretrainer's weight, since global-norm
+  clipping and Adam's epsilon see the loss's scale);
 - ``keras-hub-mlm``: keras-hub ``BertMaskedLM`` (``BertBackbone`` with the same sizes);
 - ``kerasllm-mlm+nsp``: kerasllm ``BertPretrainer`` (the same rows, plus the NSP labels);
   with ``--mlm-weight W`` (W != 1) its runs are named ``kerasllm-mlm+nsp-wW`` and sit beside
@@ -42,9 +44,10 @@ from common import log, machine_info
 RESULTS = Path(__file__).resolve().parent / "results"
 
 
-def _kerasllm_mlm(config):
+def _kerasllm_mlm(config, mlm_weight=1.0):
     from kerasllm.models import BertMaskedLM
-    return BertMaskedLM(kerasllm_encoder(config)), {}
+    return BertMaskedLM(kerasllm_encoder(config)), ({} if mlm_weight == 1 else
+                                                    {"loss_weights": [mlm_weight]})
 
 
 def _kerasllm_pretrainer(config, mlm_weight=1.0):
@@ -66,6 +69,7 @@ IMPLS = {
     "keras-hub-mlm": ("mlm", _kerashub_mlm),
     "kerasllm-mlm+nsp": ("mlm+nsp", _kerasllm_pretrainer),
 }
+WEIGHTED = ("kerasllm-mlm", "kerasllm-mlm+nsp")  # the builders that take ``mlm_weight``
 
 
 def build(impl, config, recipe, args):
@@ -74,7 +78,7 @@ def build(impl, config, recipe, args):
 
     task, builder = IMPLS[impl]
     model, compile_args = builder(config, **({"mlm_weight": args.mlm_weight}
-                                             if task == "mlm+nsp" else {}))
+                                             if impl in WEIGHTED else {}))
     optimizer = optimizers.adamw(args.learning_rate, args.warmup_steps, args.steps,
                                  recipe.weight_decay, recipe.clipnorm)
     model.compile(optimizer=optimizer, jit_compile=args.jit, **compile_args)
@@ -119,7 +123,7 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args, progress=lamb
                         callbacks=[HeldOutEvaluation(held, task, args.eval_every, curve)])
     wall = time.perf_counter() - began
     return {"impl": run_name(impl, args), "seed": seed, "task": task, "finished": True,
-            "parameters": params, "mlm_weight": args.mlm_weight if task == "mlm+nsp" else None,
+            "parameters": params, "mlm_weight": args.mlm_weight if impl in WEIGHTED else None,
             "curve": curve.points,
             "final": curve.points[-1], "train_loss_last": history.history["loss"][-1],
             "wall_s": round(wall, 1), "load_average_at_end": list(os.getloadavg()),
@@ -128,9 +132,8 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args, progress=lamb
 
 
 def run_name(impl, args):
-    """``impl``, or ``kerasllm-mlm+nsp-wW`` for the pretrainer at ``--mlm-weight W`` (W != 1)."""
-    return f"{impl}-w{args.mlm_weight:g}" if IMPLS[impl][0] == "mlm+nsp" and args.mlm_weight != 1 \
-        else impl
+    """``impl``, or ``impl-wW`` for a kerasllm model at ``--mlm-weight W`` (W != 1)."""
+    return f"{impl}-w{args.mlm_weight:g}" if impl in WEIGHTED and args.mlm_weight != 1 else impl
 
 
 def _settings(args, vocab_size):
@@ -177,7 +180,8 @@ def parse(argv=None):
     parser.add_argument("--warmup-steps", type=int, default=200)
     parser.add_argument("--eval-every", type=int, default=200)
     parser.add_argument("--mlm-weight", type=float, default=1.0,
-                        help="BertPretrainer's MLM loss weight (kerasllm pretrain --mlm-weight).")
+                        help="BertPretrainer's MLM loss weight (kerasllm pretrain --mlm-weight); "
+                             "for kerasllm-mlm a plain loss scale, the control")
     parser.add_argument("--eval-examples", type=int, default=512)
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--jit", default=False, action=argparse.BooleanOptionalAction)

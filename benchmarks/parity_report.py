@@ -78,6 +78,10 @@ def goals(table, nsp_majority=None):
     for joint in [impl for impl in table if impl.startswith("kerasllm-mlm+nsp")]:  # each weight
         checks.append(_within(table, joint, "kerasllm-mlm",
                               f"{joint}'s MLM accuracy within 1 s.e. of MLM alone, or above"))
+        control = joint.replace("kerasllm-mlm+nsp", "kerasllm-mlm")  # its loss scale, no NSP
+        if control != "kerasllm-mlm":
+            checks.append(_within(table, joint, control,
+                                  f"{joint}'s MLM accuracy within 1 s.e. of {control}, or above"))
         nsp = table[joint]["nsp_accuracy"]["mean"]
         checks.append({"goal": f"{joint}'s held-out NSP accuracy > {NSP_THRESHOLD}", "value": nsp,
                        "majority_class": nsp_majority, "met": nsp > NSP_THRESHOLD})

@@ -42,6 +42,12 @@ def test_nsp_hurting_mlm_beyond_noise_and_nsp_near_chance_are_both_flagged():
     checks = goals({"kerasllm-mlm": mlm, "kerasllm-mlm+nsp": nsp, "kerasllm-mlm+nsp-w0.1": weighted})
     assert [(c.get("candidate"), c["met"]) for c in checks] == [
         ("kerasllm-mlm+nsp", False), (None, False), ("kerasllm-mlm+nsp-w0.1", True), (None, True)]
+    # with the MLM-only control at the same loss scale, the weighted run is held to it too
+    control = _row([0.33, 0.34, 0.35])
+    checks = goals({"kerasllm-mlm": mlm, "kerasllm-mlm-w0.1": control, "kerasllm-mlm+nsp-w0.1": weighted})
+    assert [(c.get("candidate"), c.get("reference"), c["met"]) for c in checks] == [
+        ("kerasllm-mlm+nsp-w0.1", "kerasllm-mlm", True), ("kerasllm-mlm+nsp-w0.1", "kerasllm-mlm-w0.1", False),
+        (None, None, True)]
 
 
 def test_a_stopped_run_keeps_its_curve_but_stays_out_of_the_summary():
@@ -60,6 +66,33 @@ def test_mlm_view_drops_the_nsp_labels_and_keeps_the_rest():
     mlm = parity_data.view(batch, "mlm")
     assert mlm[0] is x and mlm[1] is batch[1]["mlm"] and mlm[2] is batch[2]["mlm"]
     assert parity_data.view(batch, "mlm+nsp") is batch
+
+
+def test_mlm_weight_scales_the_mlm_only_control_and_names_each_weighted_run():
+    """kerasllm-mlm at --mlm-weight W is the control for the pretrainer at W: the same model
+    and batches, its loss times W (clipping and Adam's epsilon see that scale)."""
+    import keras
+    from types import SimpleNamespace
+
+    from bert_models import bert_config
+
+    config = bert_config("bert_tiny", vocabulary_size=50, max_sequence_length=16)
+    recipe = SimpleNamespace(weight_decay=0.01, clipnorm=1.0)
+    rng = np.random.default_rng(0)
+    x = {"token_ids": rng.integers(5, 50, (4, 16)), "segment_ids": np.zeros((4, 16), "int32"),
+         "padding_mask": np.ones((4, 16), bool), "mask_positions": np.tile(np.arange(3), (4, 1))}
+    y, weights = rng.integers(5, 50, (4, 3)), np.ones((4, 3), "float32")
+    losses = {}
+    for weight in (1.0, 4.0):
+        args = SimpleNamespace(mlm_weight=weight, learning_rate=1e-3, warmup_steps=1, steps=2, jit=False)
+        keras.utils.set_random_seed(0)  # the same initial weights
+        model, task, _ = learning_parity.build("kerasllm-mlm", config, recipe, args)
+        losses[weight] = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)["loss"]
+        assert task == "mlm"
+    assert losses[4.0] == pytest.approx(4 * losses[1.0], rel=1e-5) and losses[1.0] > 1.0
+    names = {impl: learning_parity.run_name(impl, args) for impl in learning_parity.IMPLS}
+    assert names == {"kerasllm-mlm": "kerasllm-mlm-w4", "keras-hub-mlm": "keras-hub-mlm",
+                     "kerasllm-mlm+nsp": "kerasllm-mlm+nsp-w4"}
 
 
 TINY = ["--max-articles", "40", "--vocab-size", "400", "--steps", "4", "--eval-every", "2",
