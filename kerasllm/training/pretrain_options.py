@@ -35,7 +35,8 @@ class PretrainOptions(CommonOptions):
         "Weight of the masked-LM loss beside the NSP / SOP loss (--task mlm+nsp or mlm+sop) "
         "[default: 1, BERT's sum]. Below 1 gives the pair task a larger share of the shared "
         "encoder's update, which a pretrained encoder needs for NSP to learn in a short run, at "
-        "some cost in MLM (README, 'Learning parity')."))
+        "some cost in MLM; above 1 (e.g. 4) keeps a long from-scratch run's MLM nearer MLM "
+        "alone while NSP still learns, more slowly (README, 'Learning parity')."))
     init: Optional[str] = option(help=(
         "Continue pretraining this BERT run (pretrain or import-hf): its vocabulary, sizes and "
         "encoder; heads kept where the task has them [default: none, a fresh --preset model]."))
