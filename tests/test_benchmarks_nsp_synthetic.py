@@ -25,6 +25,19 @@ def test_topic_vocabularies_are_disjoint_and_documents_use_one_each(tmp_path):
         assert set(doc.replace("\n", " ").split()) - {"."} <= set(vocabularies[i % 4])
 
 
+def test_every_word_is_one_token_of_the_written_vocabulary(tmp_path):
+    from kerasllm.data.tokenizer import WordPieceTokenizer
+
+    vocabularies = nsp_synthetic.topic_vocabularies(4, 10, random.Random(0))
+    path = nsp_synthetic.write_corpus(tmp_path / "c.txt", vocabularies, 8, random.Random(1))
+    tokenizer = WordPieceTokenizer(str(nsp_synthetic.write_word_vocabulary(tmp_path / "v.txt",
+                                                                           vocabularies)))
+    vocab = tokenizer.vocabulary
+    for line in open(path, encoding="utf-8").read().split():
+        ids = [int(i) for i in tokenizer.tokenize(line).numpy()]
+        assert [vocab[i] for i in ids] == [line]  # one whole token, never [UNK] or a piece
+
+
 @pytest.mark.slow
 def test_tiny_run_scores_every_kept_checkpoint(tmp_path):
     data = write_data(tmp_path)
