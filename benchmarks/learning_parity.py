@@ -10,7 +10,8 @@ and fed, tensor for tensor, to each implementation:
 - ``keras-hub-mlm``: keras-hub ``BertMaskedLM`` (``BertBackbone`` with the same sizes);
 - ``kerasllm-mlm+nsp``: kerasllm ``BertPretrainer`` (the same rows, plus the NSP labels);
   with ``--mlm-weight W`` (W != 1) its runs are named ``kerasllm-mlm+nsp-wW`` and sit beside
-  the weight-1 runs in the same JSON.
+  the weight-1 runs in the same JSON; with ``--mlm-alone-steps N`` (MLM alone for N steps,
+  then MLM+NSP: ``kerasllm pretrain --mlm-alone-steps``) the name ends ``-fromN``.
 
 All three: the preset's sizes, dropout 0.1, GELU (tanh approximation, what
 keras-hub's backbone hard-codes), the same WordPiece vocabulary, kerasllm's
@@ -50,9 +51,10 @@ def _kerasllm_mlm(config, mlm_weight=1.0):
                                                     {"loss_weights": [mlm_weight]})
 
 
-def _kerasllm_pretrainer(config, mlm_weight=1.0):
+def _kerasllm_pretrainer(config, mlm_weight=1.0, mlm_alone_steps=0):
     from kerasllm.models import BertPretrainer
-    return BertPretrainer(kerasllm_encoder(config), mlm_weight=mlm_weight), {}
+    return BertPretrainer(kerasllm_encoder(config), mlm_weight=mlm_weight,
+                          mlm_alone_steps=mlm_alone_steps), {}
 
 
 def _kerashub_mlm(config):
@@ -77,8 +79,7 @@ def build(impl, config, recipe, args):
     from kerasllm.training import optimizers
 
     task, builder = IMPLS[impl]
-    model, compile_args = builder(config, **({"mlm_weight": args.mlm_weight}
-                                             if impl in WEIGHTED else {}))
+    model, compile_args = builder(config, **_options(impl, args))
     optimizer = optimizers.adamw(args.learning_rate, args.warmup_steps, args.steps,
                                  recipe.weight_decay, recipe.clipnorm)
     model.compile(optimizer=optimizer, jit_compile=args.jit, **compile_args)
@@ -124,6 +125,7 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args, progress=lamb
     wall = time.perf_counter() - began
     return {"impl": run_name(impl, args), "seed": seed, "task": task, "finished": True,
             "parameters": params, "mlm_weight": args.mlm_weight if impl in WEIGHTED else None,
+            **({"mlm_alone_steps": args.mlm_alone_steps} if impl == "kerasllm-mlm+nsp" else {}),
             "curve": curve.points,
             "final": curve.points[-1], "train_loss_last": history.history["loss"][-1],
             "wall_s": round(wall, 1), "load_average_at_end": list(os.getloadavg()),
@@ -131,9 +133,22 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args, progress=lamb
             "mlm_sha256": parity_data.digest(parity_data.dataset(stacked, "mlm"))}
 
 
+def _options(impl, args):
+    """The builder's keyword arguments for ``impl``: ``--mlm-weight`` and ``--mlm-alone-steps``
+    where it takes them."""
+    options = {"mlm_weight": args.mlm_weight} if impl in WEIGHTED else {}
+    if impl == "kerasllm-mlm+nsp" and args.mlm_alone_steps:
+        options["mlm_alone_steps"] = args.mlm_alone_steps
+    return options
+
+
 def run_name(impl, args):
-    """``impl``, or ``impl-wW`` for a kerasllm model at ``--mlm-weight W`` (W != 1)."""
-    return f"{impl}-w{args.mlm_weight:g}" if impl in WEIGHTED and args.mlm_weight != 1 else impl
+    """``impl``, then ``-wW`` for a kerasllm model at ``--mlm-weight W`` (W != 1) and ``-fromN``
+    for the pretrainer at ``--mlm-alone-steps N`` (N > 0)."""
+    options = _options(impl, args)
+    weight = options.get("mlm_weight", 1)
+    return (impl + (f"-w{weight:g}" if weight != 1 else "")
+            + (f"-from{options['mlm_alone_steps']}" if "mlm_alone_steps" in options else ""))
 
 
 def _settings(args, vocab_size):
@@ -182,6 +197,9 @@ def parse(argv=None):
     parser.add_argument("--mlm-weight", type=float, default=1.0,
                         help="BertPretrainer's MLM loss weight (kerasllm pretrain --mlm-weight); "
                              "for kerasllm-mlm a plain loss scale, the control")
+    parser.add_argument("--mlm-alone-steps", type=int, default=0,
+                        help="kerasllm-mlm+nsp: MLM alone for this many steps, then MLM+NSP "
+                             "(kerasllm pretrain --mlm-alone-steps)")
     parser.add_argument("--eval-examples", type=int, default=512)
     parser.add_argument("--vocab-size", type=int, default=8000)
     parser.add_argument("--jit", default=False, action=argparse.BooleanOptionalAction)

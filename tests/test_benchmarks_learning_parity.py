@@ -84,7 +84,8 @@ def test_mlm_weight_scales_the_mlm_only_control_and_names_each_weighted_run():
     y, weights = rng.integers(5, 50, (4, 3)), np.ones((4, 3), "float32")
     losses = {}
     for weight in (1.0, 4.0):
-        args = SimpleNamespace(mlm_weight=weight, learning_rate=1e-3, warmup_steps=1, steps=2, jit=False)
+        args = SimpleNamespace(mlm_weight=weight, mlm_alone_steps=0, learning_rate=1e-3,
+                               warmup_steps=1, steps=2, jit=False)
         keras.utils.set_random_seed(0)  # the same initial weights
         model, task, _ = learning_parity.build("kerasllm-mlm", config, recipe, args)
         losses[weight] = model.evaluate(x, y, sample_weight=weights, verbose=0, return_dict=True)["loss"]
@@ -93,6 +94,11 @@ def test_mlm_weight_scales_the_mlm_only_control_and_names_each_weighted_run():
     names = {impl: learning_parity.run_name(impl, args) for impl in learning_parity.IMPLS}
     assert names == {"kerasllm-mlm": "kerasllm-mlm-w4", "keras-hub-mlm": "keras-hub-mlm",
                      "kerasllm-mlm+nsp": "kerasllm-mlm+nsp-w4"}
+    args.mlm_alone_steps = 500  # only the pretrainer has an NSP loss to hold back
+    assert learning_parity.run_name("kerasllm-mlm+nsp", args) == "kerasllm-mlm+nsp-w4-from500"
+    assert learning_parity.run_name("kerasllm-mlm", args) == "kerasllm-mlm-w4"
+    args.mlm_weight = 1.0
+    assert learning_parity.run_name("kerasllm-mlm+nsp", args) == "kerasllm-mlm+nsp-from500"
 
 
 TINY = ["--max-articles", "40", "--vocab-size", "400", "--steps", "4", "--eval-every", "2",
@@ -109,10 +115,12 @@ def test_tiny_run_feeds_both_libraries_identical_batches_and_records_the_curves(
     # is drawn again from the seed
     learning_parity.main(common + ["--seeds", "0", "--impl", "kerasllm-mlm+nsp"])
     learning_parity.main(common + ["--seeds", "0", "--impl", "kerasllm-mlm+nsp", "--mlm-weight", "0.1"])
+    learning_parity.main(common + ["--seeds", "0", "--impl", "kerasllm-mlm+nsp", "--mlm-alone-steps", "2"])
     result = json.loads(out.read_text())
     runs = {(r["impl"], r["seed"]): r for r in result["runs"]}
     assert set(runs) == {("kerasllm-mlm", 0), ("keras-hub-mlm", 0), ("kerasllm-mlm", 1),
-                         ("keras-hub-mlm", 1), ("kerasllm-mlm+nsp", 0), ("kerasllm-mlm+nsp-w0.1", 0)}
+                         ("keras-hub-mlm", 1), ("kerasllm-mlm+nsp", 0), ("kerasllm-mlm+nsp-w0.1", 0),
+                         ("kerasllm-mlm+nsp-from2", 0)}
     same = {runs[(impl, 0)]["mlm_sha256"] for impl in ("kerasllm-mlm", "keras-hub-mlm", "kerasllm-mlm+nsp",
                                                       "kerasllm-mlm+nsp-w0.1")}
     assert len(same) == 1  # one stream: identical token ids, mask positions, targets, weights
@@ -125,10 +133,13 @@ def test_tiny_run_feeds_both_libraries_identical_batches_and_records_the_curves(
         assert run["batches"]["steps"] == 4 and run["batches"]["sequences"] == 16
     assert "nsp_accuracy" in runs[("kerasllm-mlm+nsp", 0)]["final"]
     assert runs[("kerasllm-mlm+nsp-w0.1", 0)]["mlm_weight"] == 0.1
+    assert runs[("kerasllm-mlm+nsp-from2", 0)]["mlm_alone_steps"] == 2
+    assert runs[("kerasllm-mlm+nsp-from2", 0)]["mlm_sha256"] == runs[("kerasllm-mlm", 0)]["mlm_sha256"]
     weighted = runs[("kerasllm-mlm+nsp-w0.1", 0)]["curve"][1]  # same batches, another objective
     assert weighted != runs[("kerasllm-mlm+nsp", 0)]["curve"][1]
     assert result["summary"]["keras-hub-mlm"]["masked_lm_accuracy"]["n"] == 2
     assert [g.get("candidate") for g in result["goals"]] == [
-        "kerasllm-mlm", "kerasllm-mlm+nsp", None, "kerasllm-mlm+nsp-w0.1", None]
+        "kerasllm-mlm", "kerasllm-mlm+nsp", None, "kerasllm-mlm+nsp-from2", None,
+        "kerasllm-mlm+nsp-w0.1", None]
     assert result["held_out"]["examples"] == 8 and result["differences"]
     assert out.with_suffix(".png").stat().st_size > 10_000

@@ -217,6 +217,37 @@ def test_pretrainer_trains_on_the_contract_format(tmp_path):
     _assert_round_trip(model, x, tmp_path)
 
 
+def test_pretrainer_trains_mlm_alone_for_its_first_steps():
+    """mlm_alone_steps=N: steps 1..N move the encoder exactly as the NSP-weight-0 model
+    does and leave the pooler and NSP head as they were, while the NSP loss is still
+    logged; from step N+1 NSP trains them."""
+    x = _x(mask_positions=True)
+    ids, weights = _mlm_targets()
+    y, sw = {"mlm": ids, "nsp": _labels()}, {"mlm": weights, "nsp": np.ones((B,), "float32")}
+    data = tf.data.Dataset.from_tensors((x, y, sw))  # one full batch per epoch
+    config = dict(FIT_TINY, dropout=0.0)  # no random masks: the two runs must agree exactly
+    gated = BertPretrainer(BertEncoder(**config), mlm_alone_steps=2)
+    reference = BertPretrainer(BertEncoder(**config))
+    reference.set_weights(gated.get_weights())
+    nsp_side = lambda m: [w.numpy() for w in m.nsp_head.weights + m.encoder.pooler.weights]
+    before, encoder_start = nsp_side(gated), gated.encoder.weights[0].numpy()
+    gated.compile(optimizer=keras.optimizers.SGD(0.5))
+    reference.compile(optimizer=keras.optimizers.SGD(0.5), loss_weights={"mlm": 1.0, "nsp": 0.0})
+    logged = gated.fit(data, epochs=2, verbose=0).history
+    reference.fit(data, epochs=2, verbose=0)
+    for got, want in zip(gated.encoder.weights, reference.encoder.weights):
+        np.testing.assert_allclose(got.numpy(), want.numpy(), atol=1e-6, err_msg=got.path)
+    assert not np.array_equal(gated.encoder.weights[0].numpy(), encoder_start)  # MLM trained it
+    for got, want in zip(nsp_side(gated), before):
+        np.testing.assert_array_equal(got, want)
+    assert min(logged["nsp_loss"]) > 0.1  # still computed and logged, only not trained on
+    np.testing.assert_allclose(logged["loss"], np.add(logged["mlm_loss"], logged["nsp_loss"]),
+                               rtol=1e-5)
+    gated.fit(data, epochs=1, verbose=0)  # step 3: NSP joins
+    assert all(not np.array_equal(got, want) for got, want in zip(nsp_side(gated), before))
+    assert gated.get_config()["mlm_alone_steps"] == 2
+
+
 def test_pretraining_models_equal_the_full_encoder_then_the_heads():
     """The last layer runs at [CLS] and the masked positions only; outputs must not change."""
     x = _x(mask_positions=True)

@@ -19,9 +19,17 @@ class BertPretrainer(BertTask):
     NSP cross-entropy`` and the metrics are ``mlm_accuracy`` (weighted by the
     mask weights) and ``nsp_accuracy``.
 
+    With ``mlm_alone_steps=N`` the first N optimizer steps train masked LM
+    alone: the NSP loss is still computed and logged, but no gradient flows
+    from it (into the heads or the shared encoder) until ``optimizer.iterations``
+    reaches N. From scratch, NSP slows the encoder's escape from the unigram
+    plateau of MLM (README, "Learning parity"); joining after it lets MLM learn
+    at MLM alone's pace. The step is the optimizer's, so a resumed run keeps it.
+
     Args:
         encoder: a ``BertEncoder``.
         mlm_weight: float. Weight of the MLM loss in the total.
+        mlm_alone_steps: int. Steps before the NSP loss trains anything (0: from the start).
         **kwargs: ``keras.Model`` arguments (``name``, ...).
 
     Example:
@@ -30,7 +38,7 @@ class BertPretrainer(BertTask):
     >>> model.fit(dataset_of_x_y_weights)  # logs loss, mlm_accuracy, nsp_accuracy
     """
 
-    def __init__(self, encoder, mlm_weight=1.0, **kwargs):
+    def __init__(self, encoder, mlm_weight=1.0, mlm_alone_steps=0, **kwargs):
         self._take_encoder(encoder)
         self.masked_lm_head = tied_masked_lm_head(encoder)
         self.nsp_head = pair_head("nsp_head")
@@ -45,9 +53,21 @@ class BertPretrainer(BertTask):
         }
         super().__init__(inputs=inputs, outputs=outputs, **kwargs)
         self.mlm_weight = mlm_weight
+        self.mlm_alone_steps = mlm_alone_steps
 
     def _task_config(self):
-        return {"mlm_weight": self.mlm_weight}
+        return {"mlm_weight": self.mlm_weight, "mlm_alone_steps": self.mlm_alone_steps}
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        if training and self.mlm_alone_steps and self.optimizer is not None:
+            y_pred = dict(y_pred, nsp=self._nsp_after_mlm_alone(y_pred["nsp"]))
+        return super().compute_loss(x, y, y_pred, sample_weight, training=training)
+
+    def _nsp_after_mlm_alone(self, logits):
+        """``logits`` with their gradient cut before step ``mlm_alone_steps``: the same
+        values (the logged loss and accuracy do not change), no NSP update."""
+        joined = ops.cast(self.optimizer.iterations >= self.mlm_alone_steps, logits.dtype)
+        return joined * logits + (1.0 - joined) * ops.stop_gradient(logits)
 
     def _default_compile(self):
         return {
