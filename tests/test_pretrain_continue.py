@@ -130,3 +130,25 @@ def test_mlm_weight_scales_the_masked_lm_loss_and_is_kept(data, base, tmp_path):
     result = pretrain(data, tmp_path / "mlm", "--mlm-weight", "0.25", task="mlm")
     assert result.exit_code != 0 and "--task mlm has no such pair" in result.output
     assert "Traceback" not in result.output
+
+
+def test_mlm_alone_steps_train_masked_lm_only_and_are_kept(data, base, tmp_path):
+    """--mlm-alone-steps 3 over 3 steps: the encoder learns, the pooler and NSP head keep
+    --init's weights (up to AdamW's decay, ~1e-6), the NSP loss is still reported."""
+    out = tmp_path / "mlm-first"
+    result = pretrain(data, out, "--init", str(base), "--mlm-alone-steps", "3",
+                      "--warmup-steps", "0", "--learning-rate", "1e-3")
+    assert result.exit_code == 0, result.output[-3000:]
+    before, after = weights(base), weights(out)
+    nsp_side = [p for p in after if p.startswith(("nsp_head", "pooler"))]
+    assert nsp_side and any(p.startswith("transformer") for p in after)
+    for path in nsp_side:
+        np.testing.assert_allclose(after[path], before[path], atol=1e-5, err_msg=path)
+    moved = [p for p in after if not p.startswith(("nsp_head", "pooler"))
+             and np.abs(after[p] - before[p]).max() > 1e-4]
+    assert len(moved) > 10, moved  # masked LM did train the encoder
+    assert json.loads((out / "metrics.json").read_text())["nsp_loss"] > 0.1
+    assert load_run(out).model.mlm_alone_steps == 3  # saved with the run, read by resume
+    result = pretrain(data, tmp_path / "mlm", "--mlm-alone-steps", "2", task="mlm")
+    assert result.exit_code != 0 and "--mlm-alone-steps sets how" in result.output
+    assert "--task mlm has no such pair" in result.output

@@ -111,6 +111,7 @@ def prepare(options, strategy):
             model = tasks.build_model(task, bert_encoder(preset))
         if hasattr(model, "mlm_weight"):  # MLM+NSP / MLM+SOP; an --init pretrainer's is not kept
             model.mlm_weight = options.get("mlm_weight") or 1.0
+            model.mlm_alone_steps = options.get("mlm_alone_steps") or 0
         optimizer = optimizers.adamw(options["learning_rate"], options["warmup_steps"],
                                      steps_per_epoch * epochs, recipe.weight_decay, recipe.clipnorm)
         plan = TrainPlan(batches=batches, steps_per_epoch=steps_per_epoch, epochs=epochs,

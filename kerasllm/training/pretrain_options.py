@@ -37,6 +37,11 @@ class PretrainOptions(CommonOptions):
         "encoder's update, which a pretrained encoder needs for NSP to learn in a short run, at "
         "some cost in MLM; above 1 (e.g. 4) keeps a long from-scratch run's MLM nearer MLM "
         "alone while NSP still learns, more slowly (README, 'Learning parity')."))
+    mlm_alone_steps: Optional[int] = option(at_least=0, help=(
+        "Train masked LM alone for the first N steps, then add the NSP / SOP loss (--task "
+        "mlm+nsp or mlm+sop; it is logged from step 0) [default: 0]. From scratch the pair task "
+        "slows masked LM's escape from its early plateau; joining after it keeps MLM nearer MLM "
+        "alone (README, 'Learning parity')."))
     init: Optional[str] = option(help=(
         "Continue pretraining this BERT run (pretrain or import-hf): its vocabulary, sizes and "
         "encoder; heads kept where the task has them [default: none, a fresh --preset model]."))
@@ -54,6 +59,9 @@ class PretrainOptions(CommonOptions):
         if bool(self.corpus) == bool(self.examples):
             raise KerasLLMError("Pass exactly one of --corpus GLOB or --examples DIR "
                                 f"(received {'both' if self.corpus else 'neither'}).")
-        if self.mlm_weight is not None and tasks.get(self.task).model != "BertPretrainer":
-            raise KerasLLMError(f"--mlm-weight weighs masked LM against NSP / SOP; --task "
-                                f"{self.task} has no such pair (use --task mlm+nsp or mlm+sop).")
+        for name, value in (("--mlm-weight", self.mlm_weight),
+                            ("--mlm-alone-steps", self.mlm_alone_steps)):
+            if value is not None and tasks.get(self.task).model != "BertPretrainer":
+                raise KerasLLMError(f"{name} sets how masked LM and NSP / SOP train "
+                                    f"together; --task {self.task} has no such pair (use "
+                                    f"--task mlm+nsp or mlm+sop).")
