@@ -53,13 +53,24 @@ def _stops(per_epoch):
             (per_epoch * EPOCHS // 2 + 1, TERM), (per_epoch * (EPOCHS - 2) + 2, KILL)]
 
 
+MLM_ALONE_STEPS = 30  # NSP joins between the checkpoint-write kill and the SIGTERM
+
+
 def test_pretrain_stream_survives_kills(data, tmp_path):
+    """MLM alone for the first 30 steps, then MLM+NSP: a resume on either side of the
+    switch must switch at the same step (the weights would differ otherwise)."""
     def args(out):
         return ["pretrain", "--preset", str(data / "bert.yaml"), "--task", "mlm+nsp",
                 "--corpus", str(data / "corpus.txt"), "--vocab", str(data / "vocab.txt"), "--seq-length", "32",
                 "--batch-size", "8", "--epochs", str(EPOCHS), "--checkpoint-every", "3",
-                "--output", str(out)]
-    _soak(args, tmp_path, _stops)
+                "--mlm-alone-steps", str(MLM_ALONE_STEPS), "--output", str(out)]
+
+    def stops(per_epoch):
+        planned = _stops(per_epoch)
+        kills_before = [step for step, _ in planned if step < MLM_ALONE_STEPS]
+        assert kills_before and max(step for step, _ in planned) > MLM_ALONE_STEPS, planned
+        return planned
+    _soak(args, tmp_path, stops)
 
 
 def test_finetune_survives_kills(data, tmp_path):
