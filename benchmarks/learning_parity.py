@@ -124,8 +124,7 @@ def train_one(impl, seed, stacked, held_out, config, recipe, args, progress=lamb
                         callbacks=[HeldOutEvaluation(held, task, args.eval_every, curve)])
     wall = time.perf_counter() - began
     return {"impl": run_name(impl, args), "seed": seed, "task": task, "finished": True,
-            "parameters": params, "mlm_weight": args.mlm_weight if impl in WEIGHTED else None,
-            **({"mlm_alone_steps": args.mlm_alone_steps} if impl == "kerasllm-mlm+nsp" else {}),
+            "parameters": params, "mlm_weight": None, **_options(impl, args),
             "curve": curve.points,
             "final": curve.points[-1], "train_loss_last": history.history["loss"][-1],
             "wall_s": round(wall, 1), "load_average_at_end": list(os.getloadavg()),
@@ -137,7 +136,7 @@ def _options(impl, args):
     """The builder's keyword arguments for ``impl``: ``--mlm-weight`` and ``--mlm-alone-steps``
     where it takes them."""
     options = {"mlm_weight": args.mlm_weight} if impl in WEIGHTED else {}
-    if impl == "kerasllm-mlm+nsp" and args.mlm_alone_steps:
+    if impl == "kerasllm-mlm+nsp":
         options["mlm_alone_steps"] = args.mlm_alone_steps
     return options
 
@@ -146,9 +145,8 @@ def run_name(impl, args):
     """``impl``, then ``-wW`` for a kerasllm model at ``--mlm-weight W`` (W != 1) and ``-fromN``
     for the pretrainer at ``--mlm-alone-steps N`` (N > 0)."""
     options = _options(impl, args)
-    weight = options.get("mlm_weight", 1)
-    return (impl + (f"-w{weight:g}" if weight != 1 else "")
-            + (f"-from{options['mlm_alone_steps']}" if "mlm_alone_steps" in options else ""))
+    weight, alone = options.get("mlm_weight", 1), options.get("mlm_alone_steps", 0)
+    return impl + (f"-w{weight:g}" if weight != 1 else "") + (f"-from{alone}" if alone else "")
 
 
 def _settings(args, vocab_size):
